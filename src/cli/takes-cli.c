@@ -1,0 +1,115 @@
+/* takes-cli.c: the command table and the shared helpers of takes-cli. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+
+#include "takes-cli.h"
+
+/* One line per top-level word; keep it in the order the help shows. */
+static const TakesCliCommand commands[] = {
+  { "version", N_("Print the version"), takes_cli_cmd_version },
+};
+
+const TakesCliCommand *
+takes_cli_commands (guint *n_commands)
+{
+  *n_commands = G_N_ELEMENTS (commands);
+  return commands;
+}
+
+int
+takes_cli_fail (int code, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("takes-cli: %s\n", message);
+  return code;
+}
+
+int
+takes_cli_fail_error (int code, const GError *error)
+{
+  return takes_cli_fail (code, "%s", error->message);
+}
+
+gboolean
+takes_cli_parse (const char   *command,
+                 const char   *parameter_string,
+                 const char   *summary,
+                 GOptionEntry *entries,
+                 int          *argc,
+                 char       ***argv,
+                 int          *exit_code)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = g_strdup_printf ("%s %s", command, parameter_string ? parameter_string : "");
+
+  context = g_option_context_new (title);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  if (summary != NULL)
+    g_option_context_set_summary (context, summary);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      *exit_code = takes_cli_fail (TAKES_CLI_EXIT_USAGE, "%s: %s", command, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+takes_cli_cmd_version (int argc, char **argv)
+{
+  g_print ("takes-cli %s\n", PACKAGE_VERSION);
+  return TAKES_CLI_EXIT_OK;
+}
+
+static void
+print_usage (FILE *out)
+{
+  guint n = 0;
+  const TakesCliCommand *table = takes_cli_commands (&n);
+
+  fprintf (out, "%s\n\n", _("Usage: takes-cli COMMAND [OPTIONS…]"));
+  fprintf (out, "%s\n\n", _("Make, keep and compare short AI video takes from a terminal."));
+  fprintf (out, "%s\n", _("Commands:"));
+  for (guint i = 0; i < n; i++)
+    fprintf (out, "  %-14s %s\n", table[i].name, _(table[i].summary));
+  fprintf (out, "\n%s\n", _("Run “takes-cli COMMAND --help” for the options of one command."));
+}
+
+int
+takes_cli_main (int argc, char **argv)
+{
+  guint n = 0;
+  const TakesCliCommand *table = takes_cli_commands (&n);
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") ||
+      g_str_equal (argv[1], "help"))
+    {
+      print_usage (argc < 2 ? stderr : stdout);
+      return argc < 2 ? TAKES_CLI_EXIT_USAGE : TAKES_CLI_EXIT_OK;
+    }
+  if (g_str_equal (argv[1], "--version"))
+    return takes_cli_cmd_version (argc - 1, argv + 1);
+
+  for (guint i = 0; i < n; i++)
+    if (g_str_equal (argv[1], table[i].name))
+      return table[i].run (argc - 1, argv + 1);
+
+  return takes_cli_fail (TAKES_CLI_EXIT_USAGE,
+                         _("unknown command “%s”; run “takes-cli --help” for the list"), argv[1]);
+}

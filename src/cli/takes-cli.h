@@ -1,0 +1,41 @@
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit codes: 0 done, 1 the request failed (bad input, unknown id, a check
+ * that found problems), 2 the command line itself was wrong. */
+#define TAKES_CLI_EXIT_OK    0
+#define TAKES_CLI_EXIT_FAIL  1
+#define TAKES_CLI_EXIT_USAGE 2
+
+typedef int (*TakesCliRunFunc) (int argc, char **argv);
+
+typedef struct
+{
+  const char      *name;
+  const char      *summary;
+  TakesCliRunFunc  run;
+} TakesCliCommand;
+
+int  takes_cli_main         (int argc, char **argv);
+const TakesCliCommand *takes_cli_commands (guint *n_commands);
+
+/* One clear line on stderr, prefixed with the program name; returns @code. */
+int  takes_cli_fail         (int code, const char *format, ...) G_GNUC_PRINTF (2, 3);
+int  takes_cli_fail_error   (int code, const GError *error);
+
+/* Parses @entries for a sub-command; on failure prints one line and returns FALSE. */
+gboolean takes_cli_parse    (const char   *command,
+                             const char   *parameter_string,
+                             const char   *summary,
+                             GOptionEntry *entries,
+                             int          *argc,
+                             char       ***argv,
+                             int          *exit_code);
+
+/* Sub-command groups; each lives in its own src/cli/takes-cli-<group>.c. */
+int takes_cli_cmd_version (int argc, char **argv);
+
+G_END_DECLS
