@@ -10,6 +10,7 @@
 /* One line per top-level word; keep it in the order the help shows. */
 static const TakesCliCommand commands[] = {
   { "version", N_("Print the version"), takes_cli_cmd_version },
+  { "models", N_("Check the model files in a folder (models scan DIR)"), takes_cli_cmd_models },
 };
 
 const TakesCliCommand *

@@ -37,5 +37,6 @@ gboolean takes_cli_parse    (const char   *command,
 
 /* Sub-command groups; each lives in its own src/cli/takes-cli-<group>.c. */
 int takes_cli_cmd_version (int argc, char **argv);
+int takes_cli_cmd_models   (int argc, char **argv);
 
 G_END_DECLS

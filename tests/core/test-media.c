@@ -1379,7 +1379,6 @@ test_import_file_size_limit (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (TakesMediaInfo) info = NULL;
-  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
   g_autofree char *video = fixture_path (f, "take.mp4");
   g_autofree char *media = fixture_path (f, "media");
   g_autofree char *dest = g_build_filename (media, "take-1.mp4", NULL);
