@@ -11,6 +11,17 @@
 static const TakesCliCommand commands[] = {
   { "version", N_("Print the version"), takes_cli_cmd_version },
   { "models", N_("Check the model files in a folder (models scan DIR)"), takes_cli_cmd_models },
+  { "init", N_("Create the library, or check that it opens"), takes_cli_cmd_init },
+  { "import", N_("Add a video file to the library as a take"), takes_cli_cmd_import },
+  { "list", N_("List takes with filters, newest first"), takes_cli_cmd_list },
+  { "show", N_("Show one take with its recipe and lineage"), takes_cli_cmd_show },
+  { "tag", N_("Add or remove tags of a take"), takes_cli_cmd_tag },
+  { "rate", N_("Rate a take from 0 to 5 stars"), takes_cli_cmd_rate },
+  { "decide", N_("Approve or reject a take"), takes_cli_cmd_decide },
+  { "note", N_("Write the notes of a take"), takes_cli_cmd_note },
+  { "delete", N_("Delete takes; their videos go to the trash"), takes_cli_cmd_delete },
+  { "export", N_("Copy takes' videos out with a JSON sidecar each"), takes_cli_cmd_export },
+  { "db", N_("Check the library (db check)"), takes_cli_cmd_db },
 };
 
 const TakesCliCommand *
@@ -93,6 +104,7 @@ takes_cli_main (int argc, char **argv)
   guint n = 0;
   const TakesCliCommand *table = takes_cli_commands (&n);
 
+  g_set_prgname ("takes-cli");
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

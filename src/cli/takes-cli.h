@@ -38,5 +38,16 @@ gboolean takes_cli_parse    (const char   *command,
 /* Sub-command groups; each lives in its own src/cli/takes-cli-<group>.c. */
 int takes_cli_cmd_version (int argc, char **argv);
 int takes_cli_cmd_models   (int argc, char **argv);
+int takes_cli_cmd_init    (int argc, char **argv);
+int takes_cli_cmd_import  (int argc, char **argv);
+int takes_cli_cmd_list    (int argc, char **argv);
+int takes_cli_cmd_show    (int argc, char **argv);
+int takes_cli_cmd_tag     (int argc, char **argv);
+int takes_cli_cmd_rate    (int argc, char **argv);
+int takes_cli_cmd_decide  (int argc, char **argv);
+int takes_cli_cmd_note    (int argc, char **argv);
+int takes_cli_cmd_delete  (int argc, char **argv);
+int takes_cli_cmd_export  (int argc, char **argv);
+int takes_cli_cmd_db      (int argc, char **argv);
 
 G_END_DECLS
