@@ -37,6 +37,9 @@ gboolean takes_cli_parse    (const char   *command,
 
 /* Sub-command groups; each lives in its own src/cli/takes-cli-<group>.c. */
 int takes_cli_cmd_version (int argc, char **argv);
+int takes_cli_cmd_batch    (int argc, char **argv);
+int takes_cli_cmd_optimize (int argc, char **argv);
+int takes_cli_cmd_safety   (int argc, char **argv);
 int takes_cli_cmd_models   (int argc, char **argv);
 int takes_cli_cmd_init    (int argc, char **argv);
 int takes_cli_cmd_import  (int argc, char **argv);
