@@ -1,0 +1,1491 @@
+/* tk-conv.c: implicit-GEMM convolutions, the panel product, resampling and
+ * (un)patchify.
+ *
+ * A convolution output frame is a [out_channels, pixels] matrix: the product
+ * of the weights [out_channels, K] (K = in_channels · kt · kh · kw, packed at
+ * creation in panels of TK_PANEL_MR rows) with the input patches [K, pixels].
+ * Each work item takes CONV_NB output pixels of one frame and walks K in
+ * blocks of CONV_KC: it gathers that block of patches into a panel that stays
+ * in L2, then runs the panel product over every group of TK_PANEL_MR output
+ * channels. The weights are read once per item, the patches once per
+ * channel group from cache, and the whole im2col matrix never exists.
+ */
+#include "tk-conv.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TK_X86 1
+#define AVX2_TARGET __attribute__ ((target ("avx2,fma")))
+#define AVX512_TARGET __attribute__ ((target ("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#else
+#define TK_X86 0
+#endif
+
+#define MR TK_PANEL_MR
+#define NR TK_PANEL_NR
+
+/* K rows and output pixels of one gathered panel: 256 × 192 floats, 192 KiB. */
+#define CONV_KC 256
+#define CONV_NB (4 * NR)
+/* Largest patch-vector length of the patch embedding: its per-item panels
+ * (PE_PANELS of them) must fit in one workspace panel. */
+#define PE_PANELS 8
+#define PE_MAX_K ((CONV_KC * CONV_NB) / (PE_PANELS * MR))
+
+/* ---- the panel product ---- */
+
+/* The portable product works on 4 × 16 sub-tiles held in 16 four-lane
+ * vectors (GCC and Clang vector extensions: SSE2 or NEON registers where the
+ * target has them, scalar code elsewhere), six passes per tile. */
+typedef float v4f __attribute__ ((vector_size (16)));
+
+static inline v4f
+load4 (const float *p)
+{
+  v4f v;
+
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static void
+panel_portable_4x16 (int64_t k, const float *a, const float *b, int64_t ldb, float acc[4][16])
+{
+  v4f c[4][4];
+
+  memset (c, 0, sizeof c);
+  for (int64_t p = 0; p < k; p++)
+    {
+      v4f b0 = load4 (b), b1 = load4 (b + 4), b2 = load4 (b + 8), b3 = load4 (b + 12);
+
+      for (int r = 0; r < 4; r++)
+        {
+          v4f ar = { a[r], a[r], a[r], a[r] };
+
+          c[r][0] += ar * b0;
+          c[r][1] += ar * b1;
+          c[r][2] += ar * b2;
+          c[r][3] += ar * b3;
+        }
+      a += MR;
+      b += ldb;
+    }
+  memcpy (acc, c, sizeof c);
+}
+
+static void
+panel_portable (int64_t k,
+                const float *a,
+                const float *b,
+                int64_t ldb,
+                float *c,
+                int64_t ldc,
+                int m,
+                int n,
+                const float *col_scale,
+                int accumulate)
+{
+  for (int r0 = 0; r0 < m; r0 += 4)
+    for (int j0 = 0; j0 < n; j0 += 16)
+      {
+        float acc[4][16];
+
+        panel_portable_4x16 (k, a + r0, b + j0, ldb, acc);
+        for (int r = 0; r < 4 && r0 + r < m; r++)
+          {
+            float *cr = c + (r0 + r) * ldc;
+
+            for (int j = j0; j < j0 + 16 && j < n; j++)
+              {
+                float old = 0.0f;
+
+                if (accumulate)
+                  old = col_scale != NULL ? cr[j] * col_scale[j] : cr[j];
+                cr[j] = old + acc[r][j - j0];
+              }
+          }
+      }
+}
+
+#if TK_X86
+
+/* Four rows by 24 columns at a time: 12 accumulators, three B vectors and a
+ * broadcast fill the 16 registers. The 8 × 48 tile takes four passes. */
+AVX2_TARGET static void
+panel_avx2_4x24 (int64_t k,
+                 const float *a,
+                 const float *b,
+                 int64_t ldb,
+                 float *c,
+                 int64_t ldc,
+                 int m,
+                 int n,
+                 const float *col_scale,
+                 int accumulate)
+{
+  __m256 c00 = _mm256_setzero_ps (), c01 = c00, c02 = c00;
+  __m256 c10 = c00, c11 = c00, c12 = c00;
+  __m256 c20 = c00, c21 = c00, c22 = c00;
+  __m256 c30 = c00, c31 = c00, c32 = c00;
+
+  for (int64_t p = 0; p < k; p++)
+    {
+      __m256 b0 = _mm256_loadu_ps (b);
+      __m256 b1 = _mm256_loadu_ps (b + 8);
+      __m256 b2 = _mm256_loadu_ps (b + 16);
+      __m256 ar;
+
+      ar = _mm256_broadcast_ss (a + 0);
+      c00 = _mm256_fmadd_ps (ar, b0, c00);
+      c01 = _mm256_fmadd_ps (ar, b1, c01);
+      c02 = _mm256_fmadd_ps (ar, b2, c02);
+      ar = _mm256_broadcast_ss (a + 1);
+      c10 = _mm256_fmadd_ps (ar, b0, c10);
+      c11 = _mm256_fmadd_ps (ar, b1, c11);
+      c12 = _mm256_fmadd_ps (ar, b2, c12);
+      ar = _mm256_broadcast_ss (a + 2);
+      c20 = _mm256_fmadd_ps (ar, b0, c20);
+      c21 = _mm256_fmadd_ps (ar, b1, c21);
+      c22 = _mm256_fmadd_ps (ar, b2, c22);
+      ar = _mm256_broadcast_ss (a + 3);
+      c30 = _mm256_fmadd_ps (ar, b0, c30);
+      c31 = _mm256_fmadd_ps (ar, b1, c31);
+      c32 = _mm256_fmadd_ps (ar, b2, c32);
+      a += MR;
+      b += ldb;
+    }
+
+  {
+    __m256 acc[4][3] = { { c00, c01, c02 }, { c10, c11, c12 }, { c20, c21, c22 }, { c30, c31, c32 } };
+    __m256i lanes = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i mask[3];
+    __m256 scale[3];
+
+    for (int v = 0; v < 3; v++)
+      {
+        mask[v] = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (n - 8 * v), lanes);
+        scale[v]
+            = col_scale != NULL ? _mm256_maskload_ps (col_scale + 8 * v, mask[v]) : _mm256_set1_ps (1.0f);
+      }
+    for (int r = 0; r < m && r < 4; r++)
+      for (int v = 0; v < 3; v++)
+        {
+          float *cp = c + r * ldc + 8 * v;
+          __m256 x = acc[r][v];
+
+          if (accumulate)
+            x = _mm256_fmadd_ps (_mm256_maskload_ps (cp, mask[v]), scale[v], x);
+          _mm256_maskstore_ps (cp, mask[v], x);
+        }
+  }
+}
+
+AVX2_TARGET static void
+panel_avx2 (int64_t k,
+            const float *a,
+            const float *b,
+            int64_t ldb,
+            float *c,
+            int64_t ldc,
+            int m,
+            int n,
+            const float *col_scale,
+            int accumulate)
+{
+  for (int half = 0; half < 2; half++)
+    {
+      int rows = m - 4 * half;
+
+      if (rows <= 0)
+        break;
+      for (int cb = 0; cb < 2; cb++)
+        {
+          int cols = n - 24 * cb;
+
+          if (cols <= 0)
+            break;
+          panel_avx2_4x24 (k, a + 4 * half, b + 24 * cb, ldb, c + 4 * half * ldc + 24 * cb, ldc, rows, cols,
+                           col_scale != NULL ? col_scale + 24 * cb : NULL, accumulate);
+        }
+    }
+}
+
+static inline __mmask16
+lane_mask (int n, int offset)
+{
+  int left = n - offset;
+
+  if (left >= 16)
+    return 0xFFFF;
+  if (left <= 0)
+    return 0;
+  return (__mmask16)((1u << left) - 1);
+}
+
+#define PANEL_ROW(r)                                                                                         \
+  do                                                                                                         \
+    {                                                                                                        \
+      __m512 ar = _mm512_set1_ps (a[r]);                                                                     \
+      c##r##0 = _mm512_fmadd_ps (ar, b0, c##r##0);                                                           \
+      c##r##1 = _mm512_fmadd_ps (ar, b1, c##r##1);                                                           \
+      c##r##2 = _mm512_fmadd_ps (ar, b2, c##r##2);                                                           \
+    }                                                                                                        \
+  while (0)
+
+#define PANEL_STORE(r)                                                                                       \
+  do                                                                                                         \
+    {                                                                                                        \
+      if ((r) < m)                                                                                           \
+        {                                                                                                    \
+          float *cr = c + (r)*ldc;                                                                           \
+          if (accumulate)                                                                                    \
+            {                                                                                                \
+              c##r##0 = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (k0, cr), s0, c##r##0);                       \
+              c##r##1 = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (k1, cr + 16), s1, c##r##1);                  \
+              c##r##2 = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (k2, cr + 32), s2, c##r##2);                  \
+            }                                                                                                \
+          _mm512_mask_storeu_ps (cr, k0, c##r##0);                                                           \
+          _mm512_mask_storeu_ps (cr + 16, k1, c##r##1);                                                      \
+          _mm512_mask_storeu_ps (cr + 32, k2, c##r##2);                                                      \
+        }                                                                                                    \
+    }                                                                                                        \
+  while (0)
+
+/* 8 × 48: 24 accumulators, three B vectors, broadcasts straight from memory. */
+AVX512_TARGET static void
+panel_avx512 (int64_t k,
+              const float *a,
+              const float *b,
+              int64_t ldb,
+              float *c,
+              int64_t ldc,
+              int m,
+              int n,
+              const float *col_scale,
+              int accumulate)
+{
+  __m512 c00 = _mm512_setzero_ps (), c01 = c00, c02 = c00;
+  __m512 c10 = c00, c11 = c00, c12 = c00;
+  __m512 c20 = c00, c21 = c00, c22 = c00;
+  __m512 c30 = c00, c31 = c00, c32 = c00;
+  __m512 c40 = c00, c41 = c00, c42 = c00;
+  __m512 c50 = c00, c51 = c00, c52 = c00;
+  __m512 c60 = c00, c61 = c00, c62 = c00;
+  __m512 c70 = c00, c71 = c00, c72 = c00;
+  __mmask16 k0 = lane_mask (n, 0), k1 = lane_mask (n, 16), k2 = lane_mask (n, 32);
+  __m512 s0, s1, s2;
+
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < k; p++)
+    {
+      __m512 b0 = _mm512_loadu_ps (b);
+      __m512 b1 = _mm512_loadu_ps (b + 16);
+      __m512 b2 = _mm512_loadu_ps (b + 32);
+
+      PANEL_ROW (0);
+      PANEL_ROW (1);
+      PANEL_ROW (2);
+      PANEL_ROW (3);
+      PANEL_ROW (4);
+      PANEL_ROW (5);
+      PANEL_ROW (6);
+      PANEL_ROW (7);
+      a += MR;
+      b += ldb;
+    }
+
+  if (col_scale != NULL)
+    {
+      s0 = _mm512_maskz_loadu_ps (k0, col_scale);
+      s1 = _mm512_maskz_loadu_ps (k1, col_scale + 16);
+      s2 = _mm512_maskz_loadu_ps (k2, col_scale + 32);
+    }
+  else
+    {
+      s0 = s1 = s2 = _mm512_set1_ps (1.0f);
+    }
+  PANEL_STORE (0);
+  PANEL_STORE (1);
+  PANEL_STORE (2);
+  PANEL_STORE (3);
+  PANEL_STORE (4);
+  PANEL_STORE (5);
+  PANEL_STORE (6);
+  PANEL_STORE (7);
+}
+
+#undef PANEL_ROW
+#undef PANEL_STORE
+
+#endif /* TK_X86 */
+
+tk_panel_fn
+tk_panel_kernel (tk_isa isa)
+{
+#if TK_X86
+  if (isa >= TK_ISA_AVX512)
+    return panel_avx512;
+  if (isa >= TK_ISA_AVX2)
+    return panel_avx2;
+#else
+  (void)isa;
+#endif
+  return panel_portable;
+}
+
+/* ---- sizes ---- */
+
+static int
+mul_ok (int64_t a, int64_t b, int64_t *out)
+{
+  if (a < 0 || b < 0 || (a != 0 && b > INT64_MAX / a))
+    return 0;
+  *out = a * b;
+  return 1;
+}
+
+/* a · b · c · d fits in a size_t allocation of floats. */
+static int
+count_ok (int64_t a, int64_t b, int64_t c, int64_t d, int64_t *out)
+{
+  int64_t ab, abc, abcd;
+
+  if (!mul_ok (a, b, &ab) || !mul_ok (ab, c, &abc) || !mul_ok (abc, d, &abcd))
+    return 0;
+  if ((uint64_t)abcd > SIZE_MAX / sizeof (float))
+    return 0;
+  *out = abcd;
+  return 1;
+}
+
+static int64_t
+min64 (int64_t a, int64_t b)
+{
+  return a < b ? a : b;
+}
+
+static int64_t
+ceil_div (int64_t a, int64_t b)
+{
+  return (a + b - 1) / b;
+}
+
+/* ---- parameters ---- */
+
+tk_conv_params
+tk_conv_params_causal (int in_channels, int out_channels, int kt, int kh, int kw)
+{
+  tk_conv_params p;
+
+  memset (&p, 0, sizeof p);
+  p.in_channels = in_channels;
+  p.out_channels = out_channels;
+  p.kernel_t = kt;
+  p.kernel_h = kh;
+  p.kernel_w = kw;
+  p.stride_t = p.stride_h = p.stride_w = 1;
+  p.pad_front = kt - 1;
+  p.pad_top = p.pad_bottom = (kh - 1) / 2;
+  p.pad_left = p.pad_right = (kw - 1) / 2;
+  return p;
+}
+
+tk_conv_params
+tk_conv_params_2d (int in_channels, int out_channels, int kh, int kw, int stride, int pad)
+{
+  tk_conv_params p;
+
+  memset (&p, 0, sizeof p);
+  p.in_channels = in_channels;
+  p.out_channels = out_channels;
+  p.kernel_t = 1;
+  p.kernel_h = kh;
+  p.kernel_w = kw;
+  p.stride_t = 1;
+  p.stride_h = p.stride_w = stride;
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = pad;
+  return p;
+}
+
+static int
+params_valid (const tk_conv_params *p)
+{
+  return p != NULL && p->in_channels > 0 && p->out_channels > 0 && p->kernel_t > 0 && p->kernel_h > 0
+         && p->kernel_w > 0 && p->stride_t > 0 && p->stride_h > 0 && p->stride_w > 0 && p->pad_front >= 0
+         && p->pad_top >= 0 && p->pad_bottom >= 0 && p->pad_left >= 0 && p->pad_right >= 0;
+}
+
+static int
+out_extent (int64_t in, int64_t pad, int kernel, int stride, int64_t *out)
+{
+  if (in < 0 || in > INT64_MAX / 2 || in + pad < kernel)
+    return 0;
+  *out = (in + pad - kernel) / stride + 1;
+  return 1;
+}
+
+tk_status
+tk_conv_output_shape (const tk_conv_params *params,
+                      int64_t frames,
+                      int64_t height,
+                      int64_t width,
+                      int64_t *out_frames,
+                      int64_t *out_height,
+                      int64_t *out_width)
+{
+  int64_t t, h, w;
+
+  if (!params_valid (params))
+    return TK_ERR_INVALID;
+  if (!out_extent (frames, params->pad_front, params->kernel_t, params->stride_t, &t)
+      || !out_extent (height, (int64_t)params->pad_top + params->pad_bottom, params->kernel_h,
+                      params->stride_h, &h)
+      || !out_extent (width, (int64_t)params->pad_left + params->pad_right, params->kernel_w,
+                      params->stride_w, &w))
+    return TK_ERR_INVALID;
+  if (out_frames != NULL)
+    *out_frames = t;
+  if (out_height != NULL)
+    *out_height = h;
+  if (out_width != NULL)
+    *out_width = w;
+  return TK_OK;
+}
+
+/* ---- the convolution object ---- */
+
+struct tk_conv
+{
+  tk_conv_params p;
+  int64_t k;        /* in_channels · kt · kh · kw */
+  int64_t m_panels; /* ⌈out_channels / MR⌉ */
+  float *packed;    /* [m_panels][k][MR], rows beyond out_channels zero */
+  float *bias;      /* [out_channels], zero when there is none */
+};
+
+tk_status
+tk_conv_new (const tk_conv_params *params, const float *weight, const float *bias, tk_conv **out)
+{
+  tk_conv *conv;
+  int64_t k, n_packed;
+
+  if (out == NULL)
+    return TK_ERR_INVALID;
+  *out = NULL;
+  if (!params_valid (params) || weight == NULL)
+    return TK_ERR_INVALID;
+  if (!count_ok (params->in_channels, params->kernel_t, params->kernel_h, params->kernel_w, &k)
+      || !count_ok (ceil_div (params->out_channels, MR), k, MR, 1, &n_packed))
+    return TK_ERR_INVALID;
+
+  conv = calloc (1, sizeof *conv);
+  if (conv == NULL)
+    return TK_ERR_NOMEM;
+  conv->p = *params;
+  conv->k = k;
+  conv->m_panels = ceil_div (params->out_channels, MR);
+  conv->packed = tk_aligned_alloc ((size_t)n_packed * sizeof (float));
+  conv->bias = tk_aligned_calloc ((size_t)params->out_channels, sizeof (float));
+  if (conv->packed == NULL || conv->bias == NULL)
+    {
+      tk_conv_free (conv);
+      return TK_ERR_NOMEM;
+    }
+  for (int64_t mp = 0; mp < conv->m_panels; mp++)
+    for (int r = 0; r < MR; r++)
+      {
+        int64_t co = mp * MR + r;
+        float *dst = conv->packed + mp * k * MR + r;
+
+        if (co < params->out_channels)
+          {
+            const float *src = weight + co * k;
+
+            for (int64_t kk = 0; kk < k; kk++)
+              dst[kk * MR] = src[kk];
+          }
+        else
+          {
+            for (int64_t kk = 0; kk < k; kk++)
+              dst[kk * MR] = 0.0f;
+          }
+      }
+  if (bias != NULL)
+    memcpy (conv->bias, bias, (size_t)params->out_channels * sizeof (float));
+  *out = conv;
+  return TK_OK;
+}
+
+void
+tk_conv_free (tk_conv *conv)
+{
+  if (conv == NULL)
+    return;
+  tk_aligned_free (conv->packed);
+  tk_aligned_free (conv->bias);
+  free (conv);
+}
+
+const tk_conv_params *
+tk_conv_get_params (const tk_conv *conv)
+{
+  return conv == NULL ? NULL : &conv->p;
+}
+
+/* ---- workspace and cache ---- */
+
+struct tk_conv_ws
+{
+  int n_threads;
+  float **panel; /* per thread: CONV_KC × CONV_NB floats */
+};
+
+tk_conv_ws *
+tk_conv_ws_new (int n_threads)
+{
+  tk_conv_ws *ws;
+
+  if (n_threads < 1)
+    return NULL;
+  ws = calloc (1, sizeof *ws);
+  if (ws == NULL)
+    return NULL;
+  ws->n_threads = n_threads;
+  ws->panel = calloc ((size_t)n_threads, sizeof *ws->panel);
+  if (ws->panel == NULL)
+    {
+      free (ws);
+      return NULL;
+    }
+  for (int i = 0; i < n_threads; i++)
+    {
+      ws->panel[i] = tk_aligned_alloc ((size_t)CONV_KC * CONV_NB * sizeof (float));
+      if (ws->panel[i] == NULL)
+        {
+          tk_conv_ws_free (ws);
+          return NULL;
+        }
+    }
+  return ws;
+}
+
+void
+tk_conv_ws_free (tk_conv_ws *ws)
+{
+  if (ws == NULL)
+    return;
+  for (int i = 0; i < ws->n_threads; i++)
+    tk_aligned_free (ws->panel[i]);
+  free (ws->panel);
+  free (ws);
+}
+
+struct tk_conv_cache
+{
+  int channels;
+  int capacity; /* frames it can hold: kernel_t - 1 */
+  int n_frames; /* frames it holds, oldest first */
+  int64_t height, width;
+  int64_t frame_size; /* channels · height · width */
+  float *data;        /* [capacity][channels][height][width] */
+};
+
+tk_conv_cache *
+tk_conv_cache_new (int channels, int frames, int64_t height, int64_t width)
+{
+  tk_conv_cache *cache;
+  int64_t frame_size, total;
+
+  if (channels < 1 || frames < 0 || height < 1 || width < 1)
+    return NULL;
+  if (!count_ok (channels, height, width, 1, &frame_size) || !count_ok (frame_size, frames, 1, 1, &total))
+    return NULL;
+  cache = calloc (1, sizeof *cache);
+  if (cache == NULL)
+    return NULL;
+  cache->channels = channels;
+  cache->capacity = frames;
+  cache->height = height;
+  cache->width = width;
+  cache->frame_size = frame_size;
+  cache->data = tk_aligned_alloc ((size_t)total * sizeof (float));
+  if (cache->data == NULL)
+    {
+      free (cache);
+      return NULL;
+    }
+  return cache;
+}
+
+void
+tk_conv_cache_free (tk_conv_cache *cache)
+{
+  if (cache == NULL)
+    return;
+  tk_aligned_free (cache->data);
+  free (cache);
+}
+
+void
+tk_conv_cache_reset (tk_conv_cache *cache)
+{
+  if (cache != NULL)
+    cache->n_frames = 0;
+}
+
+int
+tk_conv_cache_n_frames (const tk_conv_cache *cache)
+{
+  return cache == NULL ? 0 : cache->n_frames;
+}
+
+/* Keeps the last capacity frames of [cached frames, in]. */
+static void
+cache_push (tk_conv_cache *cache, const float *in, int64_t frames)
+{
+  int64_t hw = cache->height * cache->width;
+  int64_t keep_old, take_new, first_new;
+
+  if (cache->capacity == 0)
+    return;
+  take_new = min64 (frames, cache->capacity);
+  keep_old = min64 (cache->n_frames, cache->capacity - take_new);
+  first_new = frames - take_new;
+  if (keep_old > 0 && cache->n_frames > keep_old)
+    memmove (cache->data, cache->data + (cache->n_frames - keep_old) * cache->frame_size,
+             (size_t)(keep_old * cache->frame_size) * sizeof (float));
+  for (int64_t f = 0; f < take_new; f++)
+    {
+      float *dst = cache->data + (keep_old + f) * cache->frame_size;
+
+      for (int c = 0; c < cache->channels; c++)
+        memcpy (dst + c * hw, in + ((int64_t)c * frames + first_new + f) * hw, (size_t)hw * sizeof (float));
+    }
+  cache->n_frames = (int)(keep_old + take_new);
+}
+
+/* ---- forward ---- */
+
+typedef struct
+{
+  const tk_conv *conv;
+  tk_panel_fn panel;
+  float **scratch;
+  const float *in;
+  int64_t frames, height, width;
+  const tk_conv_cache *cache; /* frames before the input, or NULL */
+  int n_cached;
+  float *out;
+  int64_t out_frames, out_height, out_width, out_pixels;
+  int64_t blocks_per_frame;
+  int64_t m_chunks;
+} conv_job;
+
+/* Channel 0 of virtual input frame v (negative: before the input) and the
+ * distance between its channels, or NULL for a padding frame. */
+static const float *
+frame_at (const conv_job *job, int64_t v, int64_t *channel_stride)
+{
+  int64_t hw = job->height * job->width;
+
+  if (v >= 0)
+    {
+      if (v >= job->frames)
+        return NULL;
+      *channel_stride = job->frames * hw;
+      return job->in + v * hw;
+    }
+  if (job->cache != NULL && v >= -(int64_t)job->n_cached)
+    {
+      *channel_stride = hw;
+      return job->cache->data + (job->n_cached + v) * job->cache->frame_size;
+    }
+  return NULL;
+}
+
+/* Gathers rows [k0, k0 + kc) of the patch matrix for output pixels
+ * [p0, p0 + nb) of output frame t into panel (rows CONV_NB floats apart,
+ * columns beyond nb zero). */
+static void
+gather_panel (const conv_job *job, int64_t t, int64_t p0, int64_t nb, int64_t k0, int64_t kc, float *panel)
+{
+  const tk_conv_params *p = &job->conv->p;
+  int64_t taps = (int64_t)p->kernel_t * p->kernel_h * p->kernel_w;
+  int64_t hw_taps = (int64_t)p->kernel_h * p->kernel_w;
+  int64_t ow = job->out_width;
+
+  for (int64_t kk = 0; kk < kc; kk++)
+    {
+      int64_t idx = k0 + kk;
+      int64_t ci = idx / taps;
+      int64_t tap = idx % taps;
+      int64_t a = tap / hw_taps;
+      int64_t b = (tap % hw_taps) / p->kernel_w;
+      int64_t cw = tap % p->kernel_w;
+      int64_t channel_stride = 0;
+      const float *frame = frame_at (job, t * p->stride_t + a - p->pad_front, &channel_stride);
+      float *row = panel + kk * CONV_NB;
+      int64_t pix = p0;
+
+      if (frame == NULL)
+        {
+          memset (row, 0, CONV_NB * sizeof (float));
+          continue;
+        }
+      frame += ci * channel_stride;
+      while (pix < p0 + nb)
+        {
+          int64_t ho = pix / ow;
+          int64_t wo = pix % ow;
+          int64_t run = min64 (ow - wo, p0 + nb - pix);
+          int64_t hi = ho * p->stride_h + b - p->pad_top;
+          float *dst = row + (pix - p0);
+
+          if (hi < 0 || hi >= job->height)
+            {
+              memset (dst, 0, (size_t)run * sizeof (float));
+            }
+          else if (p->stride_w == 1)
+            {
+              const float *src = frame + hi * job->width;
+              int64_t wi0 = wo + cw - p->pad_left;
+              int64_t lo = wi0 < 0 ? min64 (-wi0, run) : 0;
+              int64_t up = min64 (run, job->width - wi0);
+
+              if (up < lo)
+                up = lo;
+              if (lo > 0)
+                memset (dst, 0, (size_t)lo * sizeof (float));
+              if (up > lo)
+                memcpy (dst + lo, src + wi0 + lo, (size_t)(up - lo) * sizeof (float));
+              if (run > up)
+                memset (dst + up, 0, (size_t)(run - up) * sizeof (float));
+            }
+          else
+            {
+              const float *src = frame + hi * job->width;
+
+              for (int64_t x = 0; x < run; x++)
+                {
+                  int64_t wi = (wo + x) * p->stride_w + cw - p->pad_left;
+
+                  dst[x] = wi >= 0 && wi < job->width ? src[wi] : 0.0f;
+                }
+            }
+          pix += run;
+        }
+      if (nb < CONV_NB)
+        memset (row + nb, 0, (size_t)(CONV_NB - nb) * sizeof (float));
+    }
+}
+
+static void
+conv_worker (void *data, int64_t start, int64_t end, int thread_index)
+{
+  const conv_job *job = data;
+  const tk_conv *conv = job->conv;
+  int64_t cout = conv->p.out_channels;
+  int64_t channel_stride = job->out_frames * job->out_pixels;
+  int64_t panels_per_chunk = ceil_div (conv->m_panels, job->m_chunks);
+  float *panel = job->scratch[thread_index];
+
+  for (int64_t item = start; item < end; item++)
+    {
+      int64_t mc = item % job->m_chunks;
+      int64_t rest = item / job->m_chunks;
+      int64_t blk = rest % job->blocks_per_frame;
+      int64_t t = rest / job->blocks_per_frame;
+      int64_t p0 = blk * CONV_NB;
+      int64_t nb = min64 (CONV_NB, job->out_pixels - p0);
+      int64_t mp0 = mc * panels_per_chunk;
+      int64_t mp1 = min64 (conv->m_panels, mp0 + panels_per_chunk);
+      float *base = job->out + t * job->out_pixels + p0;
+
+      if (mp0 >= mp1)
+        continue;
+      for (int64_t co = mp0 * MR; co < min64 (mp1 * MR, cout); co++)
+        {
+          float *dst = base + co * channel_stride;
+          float bv = conv->bias[co];
+
+          for (int64_t x = 0; x < nb; x++)
+            dst[x] = bv;
+        }
+      for (int64_t k0 = 0; k0 < conv->k; k0 += CONV_KC)
+        {
+          int64_t kc = min64 (CONV_KC, conv->k - k0);
+
+          gather_panel (job, t, p0, nb, k0, kc, panel);
+          for (int64_t mp = mp0; mp < mp1; mp++)
+            {
+              const float *a = conv->packed + (mp * conv->k + k0) * MR;
+              float *c = base + mp * MR * channel_stride;
+              int m = (int)min64 (MR, cout - mp * MR);
+
+              for (int64_t s = 0; s * NR < nb; s++)
+                job->panel (kc, a, panel + s * NR, CONV_NB, c + s * NR, channel_stride, m,
+                            (int)min64 (NR, nb - s * NR), NULL, 1);
+            }
+        }
+    }
+}
+
+tk_status
+tk_conv_forward (const tk_conv *conv,
+                 tk_pool *pool,
+                 tk_conv_ws *ws,
+                 tk_conv_cache *cache,
+                 const float *in,
+                 int64_t frames,
+                 int64_t height,
+                 int64_t width,
+                 float *out)
+{
+  const tk_conv_params *p;
+  conv_job job;
+  tk_conv_ws *own_ws = NULL;
+  int n_threads = tk_pool_size (pool);
+  int64_t n_blocks, n_items, check;
+  tk_status status;
+
+  if (conv == NULL || in == NULL || out == NULL || frames < 0 || height < 1 || width < 1)
+    return TK_ERR_INVALID;
+  p = &conv->p;
+  if (!count_ok (p->in_channels, frames, height, width, &check))
+    return TK_ERR_INVALID;
+  if (cache != NULL)
+    {
+      if (p->stride_t != 1 || p->pad_front != p->kernel_t - 1 || cache->capacity != p->kernel_t - 1
+          || cache->channels != p->in_channels || cache->height != height || cache->width != width)
+        return TK_ERR_INVALID;
+      if (frames == 0)
+        return TK_OK;
+    }
+
+  memset (&job, 0, sizeof job);
+  status = tk_conv_output_shape (p, frames, height, width, &job.out_frames, &job.out_height, &job.out_width);
+  if (status != TK_OK)
+    return status;
+  if (!count_ok (p->out_channels, job.out_frames, job.out_height, job.out_width, &check))
+    return TK_ERR_INVALID;
+  if (ws == NULL)
+    {
+      own_ws = tk_conv_ws_new (n_threads);
+      if (own_ws == NULL)
+        return TK_ERR_NOMEM;
+      ws = own_ws;
+    }
+  else if (ws->n_threads < n_threads)
+    {
+      return TK_ERR_INVALID;
+    }
+
+  job.conv = conv;
+  job.panel = tk_panel_kernel (tk_isa_active ());
+  job.scratch = ws->panel;
+  job.in = in;
+  job.frames = frames;
+  job.height = height;
+  job.width = width;
+  job.cache = cache;
+  job.n_cached = cache != NULL ? cache->n_frames : 0;
+  job.out = out;
+  job.out_pixels = job.out_height * job.out_width;
+  job.blocks_per_frame = ceil_div (job.out_pixels, CONV_NB);
+  n_blocks = job.out_frames * job.blocks_per_frame;
+  /* Few pixel blocks (small frames, many channels) are split further over the
+   * output channels so every thread gets work. */
+  job.m_chunks = 1;
+  if (n_blocks < 4 * (int64_t)n_threads)
+    job.m_chunks = min64 (conv->m_panels, ceil_div (4 * (int64_t)n_threads, n_blocks));
+  n_items = n_blocks * job.m_chunks;
+
+  tk_pool_parallel_for (pool, n_items, 1, conv_worker, &job);
+  if (cache != NULL)
+    cache_push (cache, in, frames);
+  tk_conv_ws_free (own_ws);
+  return TK_OK;
+}
+
+/* ---- patch embedding ---- */
+
+struct tk_patch_embed
+{
+  int channels, dim, ph, pw;
+  int64_t k;       /* channels · ph · pw */
+  int64_t dim_pad; /* dim rounded up to NR */
+  float *wt;       /* [k][dim_pad]: the transposed weight, zero beyond dim */
+  float *bias;     /* [dim] */
+};
+
+tk_status
+tk_patch_embed_new (
+    int channels, int dim, int ph, int pw, const float *weight, const float *bias, tk_patch_embed **out)
+{
+  tk_patch_embed *pe;
+  int64_t k;
+
+  if (out == NULL)
+    return TK_ERR_INVALID;
+  *out = NULL;
+  if (channels < 1 || dim < 1 || ph < 1 || pw < 1 || weight == NULL)
+    return TK_ERR_INVALID;
+  k = (int64_t)channels * ph * pw;
+  if (k > PE_MAX_K)
+    return TK_ERR_INVALID;
+  pe = calloc (1, sizeof *pe);
+  if (pe == NULL)
+    return TK_ERR_NOMEM;
+  pe->channels = channels;
+  pe->dim = dim;
+  pe->ph = ph;
+  pe->pw = pw;
+  pe->k = k;
+  pe->dim_pad = ceil_div (dim, NR) * NR;
+  pe->wt = tk_aligned_calloc ((size_t)(k * pe->dim_pad), sizeof (float));
+  pe->bias = tk_aligned_calloc ((size_t)dim, sizeof (float));
+  if (pe->wt == NULL || pe->bias == NULL)
+    {
+      tk_patch_embed_free (pe);
+      return TK_ERR_NOMEM;
+    }
+  for (int64_t d = 0; d < dim; d++)
+    for (int64_t kk = 0; kk < k; kk++)
+      pe->wt[kk * pe->dim_pad + d] = weight[d * k + kk];
+  if (bias != NULL)
+    memcpy (pe->bias, bias, (size_t)dim * sizeof (float));
+  *out = pe;
+  return TK_OK;
+}
+
+void
+tk_patch_embed_free (tk_patch_embed *pe)
+{
+  if (pe == NULL)
+    return;
+  tk_aligned_free (pe->wt);
+  tk_aligned_free (pe->bias);
+  free (pe);
+}
+
+typedef struct
+{
+  const tk_patch_embed *pe;
+  tk_panel_fn panel;
+  float **scratch;
+  const float *x;
+  int64_t frames, height, width, hp, wp, tokens_n;
+  float *tokens;
+  int64_t ldt;
+} patch_job;
+
+static void
+patch_worker (void *data, int64_t start, int64_t end, int thread_index)
+{
+  const patch_job *job = data;
+  const tk_patch_embed *pe = job->pe;
+  int64_t hw = job->height * job->width;
+  int64_t channel_stride = job->frames * hw;
+  float *panels = job->scratch[thread_index];
+
+  for (int64_t item = start; item < end; item++)
+    {
+      int64_t l0 = item * PE_PANELS * MR;
+      int64_t n_tok = min64 (PE_PANELS * MR, job->tokens_n - l0);
+      int64_t n_panels = ceil_div (n_tok, MR);
+
+      /* Panel q holds the patch vectors of tokens l0 + 8q … as [k][MR]. */
+      for (int64_t q = 0; q < n_panels; q++)
+        for (int r = 0; r < MR; r++)
+          {
+            int64_t l = l0 + q * MR + r;
+            float *dst = panels + q * pe->k * MR + r;
+
+            if (l >= job->tokens_n)
+              {
+                for (int64_t kk = 0; kk < pe->k; kk++)
+                  dst[kk * MR] = 0.0f;
+                continue;
+              }
+            {
+              int64_t f = l / (job->hp * job->wp);
+              int64_t h = (l / job->wp) % job->hp;
+              int64_t w = l % job->wp;
+              const float *src = job->x + f * hw + h * pe->ph * job->width + w * pe->pw;
+              int64_t kk = 0;
+
+              for (int c = 0; c < pe->channels; c++)
+                for (int a = 0; a < pe->ph; a++)
+                  for (int b = 0; b < pe->pw; b++)
+                    dst[kk++ * MR] = src[c * channel_stride + a * job->width + b];
+            }
+          }
+      for (int64_t q = 0; q < n_panels; q++)
+        {
+          int m = (int)min64 (MR, n_tok - q * MR);
+
+          for (int r = 0; r < m; r++)
+            memcpy (job->tokens + (l0 + q * MR + r) * job->ldt, pe->bias, (size_t)pe->dim * sizeof (float));
+        }
+      for (int64_t s = 0; s * NR < pe->dim; s++)
+        for (int64_t q = 0; q < n_panels; q++)
+          job->panel (pe->k, panels + q * pe->k * MR, pe->wt + s * NR, pe->dim_pad,
+                      job->tokens + (l0 + q * MR) * job->ldt + s * NR, job->ldt,
+                      (int)min64 (MR, n_tok - q * MR), (int)min64 (NR, pe->dim - s * NR), NULL, 1);
+    }
+}
+
+tk_status
+tk_patch_embed_forward (const tk_patch_embed *pe,
+                        tk_pool *pool,
+                        tk_conv_ws *ws,
+                        const float *x,
+                        int64_t frames,
+                        int64_t height,
+                        int64_t width,
+                        float *tokens,
+                        int64_t ldt)
+{
+  patch_job job;
+  tk_conv_ws *own_ws = NULL;
+  int64_t check;
+
+  if (pe == NULL || x == NULL || tokens == NULL || frames < 0 || height < 0 || width < 0 || ldt < pe->dim)
+    return TK_ERR_INVALID;
+  if (height % pe->ph != 0 || width % pe->pw != 0 || !count_ok (pe->channels, frames, height, width, &check))
+    return TK_ERR_INVALID;
+  memset (&job, 0, sizeof job);
+  job.pe = pe;
+  job.x = x;
+  job.frames = frames;
+  job.height = height;
+  job.width = width;
+  job.hp = height / pe->ph;
+  job.wp = width / pe->pw;
+  job.tokens_n = frames * job.hp * job.wp;
+  job.tokens = tokens;
+  job.ldt = ldt;
+  if (job.tokens_n == 0)
+    return TK_OK;
+  if (!count_ok (job.tokens_n, ldt, 1, 1, &check))
+    return TK_ERR_INVALID;
+  if (ws == NULL)
+    {
+      own_ws = tk_conv_ws_new (tk_pool_size (pool));
+      if (own_ws == NULL)
+        return TK_ERR_NOMEM;
+      ws = own_ws;
+    }
+  else if (ws->n_threads < tk_pool_size (pool))
+    {
+      return TK_ERR_INVALID;
+    }
+  job.panel = tk_panel_kernel (tk_isa_active ());
+  job.scratch = ws->panel;
+  tk_pool_parallel_for (pool, ceil_div (job.tokens_n, PE_PANELS * MR), 1, patch_worker, &job);
+  tk_conv_ws_free (own_ws);
+  return TK_OK;
+}
+
+/* ---- rearrangements: one output row per work item ---- */
+
+typedef struct rows_job rows_job;
+typedef void (*rows_fn) (const rows_job *job, int64_t row);
+
+struct rows_job
+{
+  rows_fn fn;
+  const float *in;
+  float *out;
+  int64_t channels, frames, height, width; /* of the input */
+  int64_t out_channels, out_frames, out_height, out_width;
+  int64_t ldt;
+  int ft, fs, ph, pw, drop;
+  int64_t group; /* repeats of DupUp3D, group size of AvgDown3D */
+};
+
+static void
+rows_worker (void *data, int64_t start, int64_t end, int thread_index)
+{
+  const rows_job *job = data;
+
+  (void)thread_index;
+  for (int64_t row = start; row < end; row++)
+    job->fn (job, row);
+}
+
+static tk_status
+run_rows (tk_pool *pool, rows_job *job)
+{
+  int64_t rows, check;
+
+  if (!count_ok (job->out_channels, job->out_frames, job->out_height, job->out_width, &check))
+    return TK_ERR_INVALID;
+  rows = job->out_channels * job->out_frames * job->out_height;
+  /* Rows are short; batches of 64 keep the split cheap. */
+  tk_pool_parallel_for (pool, rows, 64, rows_worker, job);
+  return TK_OK;
+}
+
+static int
+extents_ok (const float *in, const float *out, int64_t c, int64_t t, int64_t h, int64_t w)
+{
+  int64_t check;
+
+  return in != NULL && out != NULL && c >= 0 && t >= 0 && h >= 0 && w >= 0 && count_ok (c, t, h, w, &check);
+}
+
+static void
+unpatchify_row (const rows_job *job, int64_t row)
+{
+  int64_t y = row % job->out_height;
+  int64_t f = (row / job->out_height) % job->out_frames;
+  int64_t c = row / (job->out_height * job->out_frames);
+  int64_t hp = job->out_height / job->ph, wp = job->out_width / job->pw;
+  int64_t h = y / job->ph, q = y % job->ph;
+  const float *tok = job->in + ((f * hp + h) * wp) * job->ldt + c;
+  float *dst = job->out + row * job->out_width;
+
+  for (int64_t w = 0; w < wp; w++)
+    for (int r = 0; r < job->pw; r++)
+      dst[w * job->pw + r] = tok[w * job->ldt + (q * job->pw + r) * job->out_channels];
+}
+
+tk_status
+tk_unpatchify (tk_pool *pool,
+               const float *tokens,
+               int64_t ldt,
+               int channels,
+               int64_t frames,
+               int64_t hp,
+               int64_t wp,
+               int ph,
+               int pw,
+               float *out)
+{
+  rows_job job;
+
+  if (channels < 1 || ph < 1 || pw < 1 || !extents_ok (tokens, out, channels, frames, hp, wp)
+      || ldt < (int64_t)channels * ph * pw || hp > INT64_MAX / ph || wp > INT64_MAX / pw)
+    return TK_ERR_INVALID;
+  memset (&job, 0, sizeof job);
+  job.fn = unpatchify_row;
+  job.in = tokens;
+  job.out = out;
+  job.ldt = ldt;
+  job.ph = ph;
+  job.pw = pw;
+  job.out_channels = channels;
+  job.out_frames = frames;
+  job.out_height = hp * ph;
+  job.out_width = wp * pw;
+  return run_rows (pool, &job);
+}
+
+static void
+upsample_row (const rows_job *job, int64_t row)
+{
+  int64_t y = row % job->out_height;
+  int64_t plane = row / job->out_height;
+  const float *src = job->in + (plane * job->height + y / 2) * job->width;
+  float *dst = job->out + row * job->out_width;
+
+  for (int64_t x = 0; x < job->width; x++)
+    dst[2 * x] = dst[2 * x + 1] = src[x];
+}
+
+tk_status
+tk_upsample_nearest2x (tk_pool *pool,
+                       const float *in,
+                       int64_t channels,
+                       int64_t frames,
+                       int64_t height,
+                       int64_t width,
+                       float *out)
+{
+  rows_job job;
+
+  if (!extents_ok (in, out, channels, frames, height, width) || height > INT64_MAX / 4
+      || width > INT64_MAX / 4)
+    return TK_ERR_INVALID;
+  memset (&job, 0, sizeof job);
+  job.fn = upsample_row;
+  job.in = in;
+  job.out = out;
+  job.height = height;
+  job.width = width;
+  job.out_channels = channels;
+  job.out_frames = frames;
+  job.out_height = 2 * height;
+  job.out_width = 2 * width;
+  return run_rows (pool, &job);
+}
+
+static void
+time2x_row (const rows_job *job, int64_t row)
+{
+  int64_t y = row % job->out_height;
+  int64_t tt = (row / job->out_height) % job->out_frames;
+  int64_t c = row / (job->out_height * job->out_frames);
+  int64_t src_channel = (tt % 2) * job->out_channels + c;
+  const float *src = job->in + ((src_channel * job->frames + tt / 2) * job->height + y) * job->width;
+
+  memcpy (job->out + row * job->out_width, src, (size_t)job->width * sizeof (float));
+}
+
+tk_status
+tk_upsample_time2x (tk_pool *pool,
+                    const float *in,
+                    int64_t channels,
+                    int64_t frames,
+                    int64_t height,
+                    int64_t width,
+                    float *out)
+{
+  rows_job job;
+
+  if (!extents_ok (in, out, channels, frames, height, width) || channels > INT64_MAX / 2
+      || frames > INT64_MAX / 2)
+    return TK_ERR_INVALID;
+  memset (&job, 0, sizeof job);
+  job.fn = time2x_row;
+  job.in = in;
+  job.out = out;
+  job.frames = frames;
+  job.height = height;
+  job.width = width;
+  job.out_channels = channels;
+  job.out_frames = 2 * frames;
+  job.out_height = height;
+  job.out_width = width;
+  return run_rows (pool, &job);
+}
+
+static void
+dup_up_row (const rows_job *job, int64_t row)
+{
+  int64_t y = row % job->out_height;
+  int64_t tt = (row / job->out_height) % job->out_frames + job->drop;
+  int64_t o = row / (job->out_height * job->out_frames);
+  int64_t t = tt / job->ft, a = tt % job->ft;
+  int64_t h = y / job->fs, b = y % job->fs;
+  float *dst = job->out + row * job->out_width;
+
+  for (int64_t x = 0; x < job->out_width; x++)
+    {
+      int64_t w = x / job->fs, cc = x % job->fs;
+      int64_t e = ((o * job->ft + a) * job->fs + b) * job->fs + cc;
+      int64_t ci = e / job->group;
+
+      dst[x] = job->in[((ci * job->frames + t) * job->height + h) * job->width + w];
+    }
+}
+
+tk_status
+tk_dup_up3d (tk_pool *pool,
+             const float *in,
+             int64_t in_channels,
+             int64_t frames,
+             int64_t height,
+             int64_t width,
+             int64_t out_channels,
+             int ft,
+             int fs,
+             int first_chunk,
+             float *out)
+{
+  rows_job job;
+  int64_t expanded, out_frames;
+
+  if (ft < 1 || fs < 1 || in_channels < 1 || out_channels < 1
+      || !extents_ok (in, out, in_channels, frames, height, width)
+      || !count_ok (out_channels, ft, fs, fs, &expanded) || expanded % in_channels != 0
+      || !count_ok (frames, ft, 1, 1, &out_frames) || height > INT64_MAX / fs || width > INT64_MAX / fs)
+    return TK_ERR_INVALID;
+  memset (&job, 0, sizeof job);
+  job.drop = first_chunk ? ft - 1 : 0;
+  if (out_frames < job.drop)
+    return TK_ERR_INVALID;
+  job.fn = dup_up_row;
+  job.in = in;
+  job.out = out;
+  job.frames = frames;
+  job.height = height;
+  job.width = width;
+  job.ft = ft;
+  job.fs = fs;
+  job.group = expanded / in_channels;
+  job.out_channels = out_channels;
+  job.out_frames = out_frames - job.drop;
+  job.out_height = height * fs;
+  job.out_width = width * fs;
+  return run_rows (pool, &job);
+}
+
+static void
+avg_down_row (const rows_job *job, int64_t row)
+{
+  int64_t h = row % job->out_height;
+  int64_t t = (row / job->out_height) % job->out_frames;
+  int64_t o = row / (job->out_height * job->out_frames);
+  int64_t pad_t = job->out_frames * job->ft - job->frames;
+  int64_t per_channel = (int64_t)job->ft * job->fs * job->fs;
+  float *dst = job->out + row * job->out_width;
+
+  for (int64_t w = 0; w < job->out_width; w++)
+    {
+      float sum = 0.0f;
+
+      for (int64_t g = 0; g < job->group; g++)
+        {
+          int64_t e = o * job->group + g;
+          int64_t c = e / per_channel;
+          int64_t a = (e / ((int64_t)job->fs * job->fs)) % job->ft;
+          int64_t b = (e / job->fs) % job->fs;
+          int64_t cc = e % job->fs;
+          int64_t ti = t * job->ft + a - pad_t;
+
+          if (ti >= 0)
+            sum += job->in[((c * job->frames + ti) * job->height + h * job->fs + b) * job->width + w * job->fs
+                           + cc];
+        }
+      dst[w] = sum / (float)job->group;
+    }
+}
+
+tk_status
+tk_avg_down3d (tk_pool *pool,
+               const float *in,
+               int64_t in_channels,
+               int64_t frames,
+               int64_t height,
+               int64_t width,
+               int64_t out_channels,
+               int ft,
+               int fs,
+               float *out)
+{
+  rows_job job;
+  int64_t folded;
+
+  if (ft < 1 || fs < 1 || in_channels < 1 || out_channels < 1
+      || !extents_ok (in, out, in_channels, frames, height, width) || height % fs != 0 || width % fs != 0
+      || !count_ok (in_channels, ft, fs, fs, &folded) || folded % out_channels != 0)
+    return TK_ERR_INVALID;
+  memset (&job, 0, sizeof job);
+  job.fn = avg_down_row;
+  job.in = in;
+  job.out = out;
+  job.frames = frames;
+  job.height = height;
+  job.width = width;
+  job.ft = ft;
+  job.fs = fs;
+  job.group = folded / out_channels;
+  job.out_channels = out_channels;
+  job.out_frames = ceil_div (frames, ft);
+  job.out_height = height / fs;
+  job.out_width = width / fs;
+  return run_rows (pool, &job);
+}
+
+static void
+patchify_row (const rows_job *job, int64_t row)
+{
+  int64_t h = row % job->out_height;
+  int64_t t = (row / job->out_height) % job->out_frames;
+  int64_t oc = row / (job->out_height * job->out_frames);
+  int p = job->ph;
+  int64_t q = oc % p, r = (oc / p) % p, c = oc / ((int64_t)p * p);
+  const float *src = job->in + ((c * job->frames + t) * job->height + h * p + q) * job->width + r;
+  float *dst = job->out + row * job->out_width;
+
+  for (int64_t w = 0; w < job->out_width; w++)
+    dst[w] = src[w * p];
+}
+
+tk_status
+tk_pixel_patchify (tk_pool *pool,
+                   const float *in,
+                   int64_t channels,
+                   int64_t frames,
+                   int64_t height,
+                   int64_t width,
+                   int p,
+                   float *out)
+{
+  rows_job job;
+  int64_t folded;
+
+  if (p < 1 || !extents_ok (in, out, channels, frames, height, width) || height % p != 0 || width % p != 0
+      || !count_ok (channels, p, p, 1, &folded))
+    return TK_ERR_INVALID;
+  memset (&job, 0, sizeof job);
+  job.fn = patchify_row;
+  job.in = in;
+  job.out = out;
+  job.frames = frames;
+  job.height = height;
+  job.width = width;
+  job.ph = p;
+  job.out_channels = folded;
+  job.out_frames = frames;
+  job.out_height = height / p;
+  job.out_width = width / p;
+  return run_rows (pool, &job);
+}
+
+static void
+unpatchify_pixels_row (const rows_job *job, int64_t row)
+{
+  int64_t y = row % job->out_height;
+  int64_t t = (row / job->out_height) % job->out_frames;
+  int64_t c = row / (job->out_height * job->out_frames);
+  int p = job->ph;
+  int64_t h = y / p, q = y % p;
+  float *dst = job->out + row * job->out_width;
+
+  for (int r = 0; r < p; r++)
+    {
+      int64_t ic = (c * p + r) * p + q;
+      const float *src = job->in + ((ic * job->frames + t) * job->height + h) * job->width;
+
+      for (int64_t w = 0; w < job->width; w++)
+        dst[w * p + r] = src[w];
+    }
+}
+
+tk_status
+tk_pixel_unpatchify (tk_pool *pool,
+                     const float *in,
+                     int64_t channels,
+                     int64_t frames,
+                     int64_t height,
+                     int64_t width,
+                     int p,
+                     float *out)
+{
+  rows_job job;
+  int64_t folded;
+
+  if (p < 1 || !extents_ok (in, out, channels, frames, height, width)
+      || !count_ok (channels, p, p, 1, &folded) || height > INT64_MAX / p || width > INT64_MAX / p)
+    return TK_ERR_INVALID;
+  memset (&job, 0, sizeof job);
+  job.fn = unpatchify_pixels_row;
+  job.in = in;
+  job.out = out;
+  job.frames = frames;
+  job.height = height;
+  job.width = width;
+  job.ph = p;
+  job.out_channels = channels;
+  job.out_frames = frames;
+  job.out_height = height * p;
+  job.out_width = width * p;
+  return run_rows (pool, &job);
+}

@@ -1,0 +1,156 @@
+/* tk-gemm.h: matrix products for the kernels and the engine.
+ *
+ * Threading policy. OpenBLAS runs single-threaded except inside a parallel
+ * product: the first call of any function here (or
+ * tk_blas_single_threaded ()) sets it to one thread, and
+ *   - a product given a pool of n threads (from the thread that owns the
+ *     pool, never from inside one of its workers) sets OpenBLAS to n threads
+ *     for one cblas call and back to one; the pool's workers sleep during
+ *     that call, so n threads run in all. Element-wise work around it (the
+ *     bias, weight conversion) runs on the pool;
+ *   - a product with pool = NULL (for instance from inside a tk_pool worker,
+ *     with the worker's thread_index as the slot for tk_linear_serial) runs
+ *     single-threaded in the calling thread.
+ * So OpenBLAS's threads and the pool's never run at the same time and the
+ * cores are never oversubscribed. OpenBLAS's idle workers spin briefly after
+ * a call (OPENBLAS_THREAD_TIMEOUT) but yield to runnable threads. With
+ * another CBLAS (no openblas_set_num_threads), or in TK_GEMM_THREADS_POOL
+ * mode, a parallel product is instead split over the pool as
+ * single-threaded calls; set that BLAS to one thread in its environment.
+ * Code that calls cblas itself must follow the same rules (call
+ * tk_blas_single_threaded () first).
+ *
+ * Weights in F16, BF16 or F8 are converted block by block (up to 1024 rows of
+ * W at a time) into the workspace's buffer, so no F32 copy of a whole weight
+ * is ever made. Where OpenBLAS exports cblas_sbgemm and the CPU has
+ * AVX512_BF16, BF16 weights are multiplied with it instead (activations
+ * rounded to BF16, as the official code does under autocast); everywhere else
+ * the result is the F32 product of the exactly converted weights.
+ */
+#ifndef TK_GEMM_H
+#define TK_GEMM_H
+
+#include <stdint.h>
+
+#include "tk-tensor.h"
+#include "tk-threadpool.h"
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+  /* Sets OpenBLAS (when the BLAS is OpenBLAS) to one thread. Idempotent and
+   * cheap; safe to call from any thread. */
+  void tk_blas_single_threaded (void);
+
+  /* Row-major C[m, n] = alpha · op(A) · op(B) + beta · C, with op(A) [m, k] and
+   * op(B) [k, n]; trans_a/trans_b non-zero means A is stored [k, m] / B [n, k].
+   * Uses the pool's threads as described above. Returns TK_ERR_INVALID for
+   * negative sizes or leading dimensions too small or beyond the BLAS's int. */
+  tk_status tk_gemm_f32 (tk_pool *pool,
+                         int trans_a,
+                         int trans_b,
+                         int64_t m,
+                         int64_t n,
+                         int64_t k,
+                         float alpha,
+                         const float *a,
+                         int64_t lda,
+                         const float *b,
+                         int64_t ldb,
+                         float beta,
+                         float *c,
+                         int64_t ldc);
+
+  /* Scratch for tk_linear, allocated once: a shared conversion buffer used by
+   * one tk_linear call at a time, and one small buffer per slot, each used by
+   * one tk_linear_serial call at a time. About (1024 + 64 × n_slots) × max_k
+   * floats. */
+  typedef struct tk_gemm_ws tk_gemm_ws;
+
+  /* n_slots: how many threads may use it at once (the pool size, or 1);
+   * max_k: the largest input width (weight columns) it will be used with.
+   * Returns NULL when out of memory or for n_slots < 1 or max_k < 1. */
+  tk_gemm_ws *tk_gemm_ws_new (int n_slots, int64_t max_k);
+  void tk_gemm_ws_free (tk_gemm_ws *ws);
+  int tk_gemm_ws_n_slots (const tk_gemm_ws *ws);
+  int64_t tk_gemm_ws_max_k (const tk_gemm_ws *ws);
+
+  /* The linear layer y[m, n] = x[m, k] · Wᵀ + bias + beta · y, with W the
+   * weight [n, k] (a contiguous tensor of 2 or more dimensions, read as
+   * [shape[0], rest], in F32, F16, BF16, F8_E4M3 or F8_E5M2 with its scale),
+   * bias [n] in F32 or NULL, and beta 0 (overwrite y) or any other value.
+   * x rows are ldx floats apart, y rows ldy; y must not overlap x. Returns
+   * TK_ERR_INVALID for a bad weight, a k beyond the workspace's max_k, or too
+   * small leading dimensions. */
+  tk_status tk_linear (tk_gemm_ws *ws,
+                       tk_pool *pool,
+                       int64_t m,
+                       const float *x,
+                       int64_t ldx,
+                       const tk_tensor *w,
+                       const float *bias,
+                       float beta,
+                       float *y,
+                       int64_t ldy);
+
+  /* tk_linear in the calling thread only, with the buffers of workspace slot
+   * slot (in [0, n_slots)): for calls from inside tk_pool workers, each worker
+   * passing its thread_index. */
+  tk_status tk_linear_serial (tk_gemm_ws *ws,
+                              int slot,
+                              int64_t m,
+                              const float *x,
+                              int64_t ldx,
+                              const tk_tensor *w,
+                              const float *bias,
+                              float beta,
+                              float *y,
+                              int64_t ldy);
+
+  /* How a parallel product uses the cores: one call on OpenBLAS's threads
+   * (the default), or split over the pool as single-threaded calls. */
+  typedef enum
+  {
+    TK_GEMM_THREADS_BLAS = 0,
+    TK_GEMM_THREADS_POOL
+  } tk_gemm_threading;
+
+  /* Sets the mode and returns the previous one. BLAS mode falls back to POOL
+   * when the BLAS is not OpenBLAS. Not for use while products run. */
+  tk_gemm_threading tk_gemm_set_threading (tk_gemm_threading mode);
+  /* The mode in effect. */
+  tk_gemm_threading tk_gemm_get_threading (void);
+
+  /* 1 when BF16 weights go through cblas_sbgemm in this process. */
+  int tk_gemm_have_sbgemm (void);
+
+  /* The signature of OpenBLAS's cblas_sbgemm, with int as blasint and
+   * uint16_t as bfloat16 (row-major only, CblasRowMajor = 101, CblasNoTrans =
+   * 111, CblasTrans = 112). */
+  typedef void (*tk_sbgemm_fn) (int order,
+                                int trans_a,
+                                int trans_b,
+                                int m,
+                                int n,
+                                int k,
+                                float alpha,
+                                const uint16_t *a,
+                                int lda,
+                                const uint16_t *b,
+                                int ldb,
+                                float beta,
+                                float *c,
+                                int ldc);
+
+  /* Replaces the detected BF16 GEMM (NULL: none, so BF16 weights are
+   * converted like the others) and returns the previous one. For tests and
+   * benchmarks; not for use while products run. */
+  tk_sbgemm_fn tk_gemm_set_sbgemm (tk_sbgemm_fn fn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TK_GEMM_H */
