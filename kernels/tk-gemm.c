@@ -15,6 +15,9 @@
  * is streamed once per block for all threads together, so the larger the
  * block the closer the product gets to the F32 rate.
  */
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include "tk-gemm.h"
 
 #include <cblas.h>
@@ -66,6 +69,23 @@ static get_threads_fn blas_get_threads;
 static _Atomic (tk_sbgemm_fn) sbgemm_impl;
 static _Atomic (tk_gemm_threading) threading = TK_GEMM_THREADS_BLAS;
 
+#if defined(__x86_64__) || defined(__i386__)
+/* AVX512_BF16 is CPUID leaf 7, sub-leaf 1, EAX bit 5; read directly because
+ * not every compiler's __builtin_cpu_supports knows the name. */
+static int
+cpu_has_avx512bf16 (void)
+{
+  unsigned int a, b, c, d;
+
+  __builtin_cpu_init ();
+  if (!__builtin_cpu_supports ("avx512f"))
+    return 0;
+  if (!__get_cpuid_count (7, 1, &a, &b, &c, &d))
+    return 0;
+  return (a & (1u << 5)) != 0;
+}
+#endif
+
 static void
 blas_resolve (void)
 {
@@ -81,8 +101,7 @@ blas_resolve (void)
   sym = dlsym (RTLD_DEFAULT, "cblas_sbgemm");
 #if defined(__x86_64__) || defined(__i386__)
   /* Without AVX512_BF16, OpenBLAS's BF16 kernels are slower than converting. */
-  __builtin_cpu_init ();
-  if (!__builtin_cpu_supports ("avx512bf16"))
+  if (!cpu_has_avx512bf16 ())
     sym = NULL;
 #else
   sym = NULL;

@@ -1,4 +1,7 @@
 /* tk-tensor.c: dtype tables, tensor views, aligned memory, ISA selection. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include "tk-tensor.h"
 
 #include <stdatomic.h>
@@ -236,6 +239,21 @@ tk_tensor_is_contiguous (const tk_tensor *t)
 /* -1 until the first query; then the lowered set. */
 static atomic_int active_isa = -1;
 
+#if defined(__x86_64__) || defined(__i386__)
+/* F16C is read from CPUID directly: clang's __builtin_cpu_supports does not
+ * know the name. AVX2 (checked beside it) already implies OS support for the
+ * YMM state F16C uses. */
+static int
+cpu_has_f16c (void)
+{
+  unsigned int a, b, c, d;
+
+  if (!__get_cpuid (1, &a, &b, &c, &d))
+    return 0;
+  return (c & bit_F16C) != 0;
+}
+#endif
+
 tk_isa
 tk_isa_detect (void)
 {
@@ -243,9 +261,9 @@ tk_isa_detect (void)
   __builtin_cpu_init ();
   if (__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
       && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl")
-      && __builtin_cpu_supports ("fma") && __builtin_cpu_supports ("f16c"))
+      && __builtin_cpu_supports ("fma") && __builtin_cpu_supports ("avx2") && cpu_has_f16c ())
     return TK_ISA_AVX512;
-  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") && __builtin_cpu_supports ("f16c"))
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") && cpu_has_f16c ())
     return TK_ISA_AVX2;
 #endif
   return TK_ISA_PORTABLE;

@@ -2419,7 +2419,6 @@ takes_backend_comfyui_resume_async (TakesBackend *backend,
 {
   TakesBackendComfyui *self = TAKES_BACKEND_COMFYUI (backend);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr (GError) error = NULL;
   Template *tmpl = lookup_template (self, takes_recipe_get_model (recipe));
   Run *run;
 
