@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -25,7 +27,7 @@ format_count (guint64 n)
     return g_strdup_printf ("%.1f M", n / 1e6);
   if (n >= 1000u)
     return g_strdup_printf ("%.1f K", n / 1e3);
-  return g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+  return g_strdup_printf ("%" PRIu64, n);
 }
 
 static const char *

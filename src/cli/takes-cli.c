@@ -25,6 +25,7 @@ static const TakesCliCommand commands[] = {
   { "delete", N_("Delete takes; their videos go to the trash"), takes_cli_cmd_delete },
   { "export", N_("Copy takes' videos out with a JSON sidecar each"), takes_cli_cmd_export },
   { "db", N_("Check the library (db check)"), takes_cli_cmd_db },
+  { "engine", N_("Check the local engine against a golden data set (engine check-golden DIR)"), takes_cli_cmd_engine },
 };
 
 const TakesCliCommand *

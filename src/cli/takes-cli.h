@@ -52,5 +52,6 @@ int takes_cli_cmd_note    (int argc, char **argv);
 int takes_cli_cmd_delete  (int argc, char **argv);
 int takes_cli_cmd_export  (int argc, char **argv);
 int takes_cli_cmd_db      (int argc, char **argv);
+int takes_cli_cmd_engine  (int argc, char **argv);
 
 G_END_DECLS

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -203,7 +205,7 @@ safetensors_tensor_format_shape (const SafetensorsTensor *tensor)
   GString *s = g_string_new ("[");
 
   for (guint i = 0; i < tensor->n_dims; i++)
-    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i > 0 ? ", " : "", tensor->shape[i]);
+    g_string_append_printf (s, "%s%" PRId64, i > 0 ? ", " : "", tensor->shape[i]);
   g_string_append_c (s, ']');
   return g_string_free (s, FALSE);
 }
@@ -274,8 +276,7 @@ safetensors_add_tensor (Safetensors *st,
   if (expected != n_bytes)
     {
       set_corrupt_printf (error, file,
-                          _ ("tensor “%s” holds %" G_GSIZE_FORMAT
-                             " bytes, but its shape and dtype %s need %" G_GUINT64_FORMAT),
+                          _ ("tensor “%s” holds %zu bytes, but its shape and dtype %s need %" PRIu64),
                           name, n_bytes, safetensors_dtype_get_name (dtype), expected);
       return FALSE;
     }
@@ -761,7 +762,7 @@ parse_file (Safetensors *st, GBytes *bytes, const char *file, GHashTable *metada
   if (size < 8)
     {
       set_corrupt_printf (error, file,
-                          _ ("it is only %" G_GSIZE_FORMAT " bytes long, too short for a header"), size);
+                          _ ("it is only %zu bytes long, too short for a header"), size);
       return FALSE;
     }
   for (int i = 7; i >= 0; i--)
@@ -769,16 +770,15 @@ parse_file (Safetensors *st, GBytes *bytes, const char *file, GHashTable *metada
   if (header_len > SAFETENSORS_MAX_HEADER_LEN)
     {
       set_corrupt_printf (error, file,
-                          _ ("its header length (%" G_GUINT64_FORMAT " bytes) is beyond the 100 MB limit"),
+                          _ ("its header length (%" PRIu64 " bytes) is beyond the 100 MB limit"),
                           header_len);
       return FALSE;
     }
   if (header_len > size - 8)
     {
       set_corrupt_printf (error, file,
-                          _ ("its header length (%" G_GUINT64_FORMAT
-                             " bytes) runs past the end of the file (%" G_GSIZE_FORMAT
-                             " bytes): the file is truncated"),
+                          _ ("its header length (%" PRIu64
+                             " bytes) runs past the end of the file (%zu bytes): the file is truncated"),
                           header_len, size);
       return FALSE;
     }
@@ -832,8 +832,8 @@ parse_file (Safetensors *st, GBytes *bytes, const char *file, GHashTable *metada
             if (e->begin > e->end || e->end > data_len)
               {
                 set_corrupt_printf (error, file,
-                                    _ ("the data of tensor “%s” (bytes %" G_GUINT64_FORMAT
-                                       " to %" G_GUINT64_FORMAT ") lies outside the %" G_GUINT64_FORMAT
+                                    _ ("the data of tensor “%s” (bytes %" PRIu64
+                                       " to %" PRIu64 ") lies outside the %" PRIu64
                                        " data bytes of the file; the file "
                                        "may be truncated"),
                                     e->name, e->begin, e->end, data_len);

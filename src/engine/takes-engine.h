@@ -256,4 +256,97 @@ const WanModelFile *wan_model_set_get_files (const WanModelSet *set, guint *n_fi
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WanModelSet, wan_model_set_free)
 
+/* Callbacks of long computations, called on the thread that runs them. A
+ * cancel callback returns TRUE to stop; the run then fails with
+ * TAKES_ENGINE_ERROR_CANCELLED. Progress counts done out of total units. */
+typedef gboolean (*WanCancelFunc) (gpointer user_data);
+typedef void (*WanProgressFunc) (int done, int total, gpointer user_data);
+
+/* The umT5 text encoder */
+
+typedef struct _Umt5Encoder Umt5Encoder;
+
+/* An encoder over a text-encoder weight file (kept, not owned: it must
+ * outlive the encoder), with @n_threads threads (0: one per CPU) and its
+ * scratch for UMT5_TEXT_LEN tokens allocated here. */
+Umt5Encoder *umt5_encoder_new (WanWeights *weights, int n_threads, GError **error);
+void umt5_encoder_free (Umt5Encoder *encoder);
+/* Width of each output row (4096 for umT5-XXL). */
+int umt5_encoder_get_dim (const Umt5Encoder *encoder);
+/* Encodes the @n_valid real tokens of @ids (EOS included, padding left out)
+ * into @out [n_valid, dim]: the rows the official masked 512-token run gives
+ * for them. @cancel (may be NULL) is asked between layers. */
+gboolean umt5_encoder_encode (Umt5Encoder *encoder,
+                              const gint32 *ids,
+                              int n_valid,
+                              float *out,
+                              WanCancelFunc cancel,
+                              gpointer user_data,
+                              GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Umt5Encoder, umt5_encoder_free)
+
+/* The Wan diffusion transformer */
+
+typedef struct _WanDit WanDit;
+typedef struct _WanDitState WanDitState;
+
+/* A diffusion model over a weight file (kept, not owned: it must outlive the
+ * model). Weights stay in their stored dtype (F32, F16, BF16, FP8 with
+ * scale); activations are F32. @n_threads threads, 0 for one per CPU. */
+WanDit *wan_dit_new (WanWeights *weights, int n_threads, GError **error);
+void wan_dit_free (WanDit *dit);
+const WanDitConfig *wan_dit_get_config (const WanDit *dit);
+
+/* Every activation and scratch buffer of a run on latents [channels, frames,
+ * height, width] with contexts of at most @ctx_len rows (up to text_len),
+ * allocated once; wan_dit_forward() allocates nothing. A state serves any
+ * model of the same configuration and thread count (both A14B experts). */
+WanDitState *
+wan_dit_state_new (WanDit *dit, int channels, int frames, int height, int width, int ctx_len, GError **error);
+void wan_dit_state_free (WanDitState *state);
+
+typedef struct
+{
+  guint64 weights;     /* the mapped files plus the small F32 copies */
+  guint64 activations; /* the state's tensors */
+  guint64 scratch;     /* the kernels' workspaces (an estimate) */
+} WanDitMemory;
+
+/* Estimates the memory of a run of the model in @weights on latents
+ * [channels, frames, height, width] with @n_threads threads (0: one per CPU).
+ * Fails for a latent shape the model cannot take. */
+gboolean wan_dit_estimate_memory (const WanWeights *weights,
+                                  int channels,
+                                  int frames,
+                                  int height,
+                                  int width,
+                                  int n_threads,
+                                  WanDitMemory *memory,
+                                  GError **error);
+
+/* One forward pass: the velocity @out [out_dim, frames, height, width] for
+ * the latent @x [in_dim, frames, height, width] at integer timestep @t (or,
+ * when @t_per_token is not NULL, one timestep per token in (f, h, w) order,
+ * at most one distinct value per latent frame plus one), with @context
+ * [ctx_rows, text_dim], the valid rows of the text encoder output. The
+ * context is zero-padded to text_len rows before the text embedding and
+ * cross-attended unmasked, as the official model does. @cancel is asked
+ * between blocks; @progress hears of each block. */
+gboolean wan_dit_forward (WanDit *dit,
+                          WanDitState *state,
+                          const float *x,
+                          const float *t_per_token,
+                          gint64 t,
+                          const float *context,
+                          int ctx_rows,
+                          float *out,
+                          WanCancelFunc cancel,
+                          WanProgressFunc progress,
+                          gpointer user_data,
+                          GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WanDit, wan_dit_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WanDitState, wan_dit_state_free)
+
 G_END_DECLS

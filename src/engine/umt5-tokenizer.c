@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <stdlib.h>
@@ -1411,7 +1413,7 @@ parse_model (Umt5Tokenizer *tok, JsonObject *model, const char *file, GError **e
       if (id < 0 || id >= n)
         {
           set_bad_file (error, file,
-                        _ ("its unknown-token id %" G_GINT64_FORMAT " is outside the vocabulary"), id);
+                        _ ("its unknown-token id %" PRId64 " is outside the vocabulary"), id);
           return FALSE;
         }
       tok->unk_id = (gint32)id;

@@ -2,6 +2,8 @@
  * checking every tensor the architecture needs. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,7 +442,7 @@ umt5_official_name (const char *hf)
     return NULL;
   for (guint i = 0; i < G_N_ELEMENTS (layer_names); i++)
     if (g_str_equal (end + 1, layer_names[i].hf))
-      return g_strdup_printf ("blocks.%" G_GUINT64_FORMAT ".%s", n, layer_names[i].official);
+      return g_strdup_printf ("blocks.%" PRIu64 ".%s", n, layer_names[i].official);
   return NULL;
 }
 
@@ -583,7 +585,7 @@ check_specs (WanWeights *w, GPtrArray *specs, GError **error)
           GString *want = g_string_new ("[");
 
           for (guint d = 0; d < spec->n_dims; d++)
-            g_string_append_printf (want, "%s%" G_GINT64_FORMAT, d > 0 ? ", " : "", spec->shape[d]);
+            g_string_append_printf (want, "%s%" PRId64, d > 0 ? ", " : "", spec->shape[d]);
           g_string_append_c (want, ']');
           g_set_error (
               error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_SHAPE,
@@ -1042,7 +1044,7 @@ wan_weights_open (const char *path, const char *config_json, GError **error)
   if (!ok)
     return NULL;
   summarise (w);
-  takes_engine_log (TAKES_ENGINE_LOG_DEBUG, "%s: %s, %" G_GUINT64_FORMAT " parameters, %s", path,
+  takes_engine_log (TAKES_ENGINE_LOG_DEBUG, "%s: %s, %" PRIu64 " parameters, %s", path,
                     kind_label (w->kind), w->n_params, w->dtype_summary);
   return g_steal_pointer (&w);
 }
