@@ -9,11 +9,6 @@
 
 /* One line per top-level word; keep it in the order the help shows. */
 static const TakesCliCommand commands[] = {
-  { "version", N_("Print the version"), takes_cli_cmd_version },
-  { "batch", N_("Plan a batch of variants from a template (dry run)"), takes_cli_cmd_batch },
-  { "optimize", N_("Suggest what a prompt is missing, or rewrite it with an LLM"), takes_cli_cmd_optimize },
-  { "safety", N_("Check a prompt against the safety word lists"), takes_cli_cmd_safety },
-  { "models", N_("Check the model files in a folder (models scan DIR)"), takes_cli_cmd_models },
   { "init", N_("Create the library, or check that it opens"), takes_cli_cmd_init },
   { "import", N_("Add a video file to the library as a take"), takes_cli_cmd_import },
   { "list", N_("List takes with filters, newest first"), takes_cli_cmd_list },
@@ -25,7 +20,12 @@ static const TakesCliCommand commands[] = {
   { "delete", N_("Delete takes; their videos go to the trash"), takes_cli_cmd_delete },
   { "export", N_("Copy takes' videos out with a JSON sidecar each"), takes_cli_cmd_export },
   { "db", N_("Check the library (db check)"), takes_cli_cmd_db },
+  { "batch", N_("Plan a batch of variants from a template (dry run)"), takes_cli_cmd_batch },
+  { "optimize", N_("Suggest what a prompt is missing, or rewrite it with an LLM"), takes_cli_cmd_optimize },
+  { "safety", N_("Check a prompt against the safety word lists"), takes_cli_cmd_safety },
+  { "models", N_("Check the model files in a folder (models scan DIR)"), takes_cli_cmd_models },
   { "engine", N_("Check the local engine against a golden data set (engine check-golden DIR)"), takes_cli_cmd_engine },
+  { "version", N_("Print the version"), takes_cli_cmd_version },
 };
 
 const TakesCliCommand *

@@ -485,8 +485,7 @@ takes_media_encoder_push_rgb (TakesMediaEncoder *enc, const guint8 *rgb, gsize s
   if (stride < row_bytes)
     {
       g_set_error (error, TAKES_MEDIA_ERROR, TAKES_MEDIA_ERROR_INVALID,
-                   _ ("A row of %d RGB pixels needs %" G_GSIZE_FORMAT
-                      " bytes, but the frame's rows are %" G_GSIZE_FORMAT " bytes apart."),
+                   _ ("A row of %d RGB pixels needs %zu bytes, but the frame's rows are %zu bytes apart."),
                    enc->width, row_bytes, stride);
       return FALSE;
     }
