@@ -825,8 +825,7 @@ run_dit_output (GoldenCase *gcase, GHashTable *models, DitInputs *in, const char
       if (in->n_pertoken != n_tokens)
         {
           g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_SHAPE,
-                       _ ("In the golden case “%s”, “t_pertoken” has %" G_GSIZE_FORMAT
-                          " values, but the latent has %" G_GSIZE_FORMAT " tokens. Check its case file."),
+                       _ ("In the golden case “%s”, “t_pertoken” has %zu values, but the latent has %zu tokens. Check its case file."),
                        gcase->name, in->n_pertoken, n_tokens);
           return FALSE;
         }
