@@ -11,29 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-static int n_test;
-
-#define CHECK(cond, ...)                                                                                     \
-  do                                                                                                         \
-    {                                                                                                        \
-      if (!(cond))                                                                                           \
-        {                                                                                                    \
-          fprintf (stderr, "# %s:%d: ", __FILE__, __LINE__);                                                 \
-          fprintf (stderr, __VA_ARGS__);                                                                     \
-          fprintf (stderr, "\n");                                                                            \
-          failures++;                                                                                        \
-        }                                                                                                    \
-    }                                                                                                        \
-  while (0)
-
-static void
-report (const char *name, int before)
-{
-  n_test++;
-  printf ("%s %d - %s\n", failures == before ? "ok" : "not ok", n_test, name);
-  fflush (stdout);
-}
+#include "tk-test.h"
 
 static uint64_t rng_state = 0xC0FFEE1234567ull;
 

@@ -5,21 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int failures;
-static int n_test;
-
-#define CHECK(cond, ...)                                                                           \
-  do                                                                                               \
-    {                                                                                              \
-      if (!(cond))                                                                                 \
-        {                                                                                          \
-          fprintf (stderr, "# %s:%d: ", __FILE__, __LINE__);                                       \
-          fprintf (stderr, __VA_ARGS__);                                                           \
-          fprintf (stderr, "\n");                                                                  \
-          failures++;                                                                              \
-        }                                                                                          \
-    }                                                                                              \
-  while (0)
+#include "tk-test.h"
 
 typedef struct
 {
@@ -37,13 +23,6 @@ visit (void *data, int64_t start, int64_t end, int thread_index)
   int seen = atomic_load (&ctx->max_thread);
   while (thread_index > seen && !atomic_compare_exchange_weak (&ctx->max_thread, &seen, thread_index))
     ;
-}
-
-static void
-report (const char *name, int before)
-{
-  n_test++;
-  printf ("%s %d - %s\n", failures == before ? "ok" : "not ok", n_test, name);
 }
 
 static void
