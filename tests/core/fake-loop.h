@@ -58,4 +58,31 @@ fake_loop_drain (void)
     ;
 }
 
+/* Everything this process logs, so a test can prove a secret never appears
+ * in it. Install fake_log_capture_writer with g_log_set_writer_func after
+ * creating the string. */
+static GString *fake_log_captured G_GNUC_UNUSED;
+
+static inline GLogWriterOutput
+fake_log_capture_writer (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  const char *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
+      message = fields[i].value;
+  if (message != NULL)
+    {
+      g_string_append (fake_log_captured, message);
+      g_string_append_c (fake_log_captured, '\n');
+    }
+  /* Debug output stays a TAP comment; warnings go their usual, fatal way. */
+  if ((log_level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO | G_LOG_LEVEL_MESSAGE)) != 0 && message != NULL)
+    {
+      g_test_message ("%s", message);
+      return G_LOG_WRITER_HANDLED;
+    }
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
 G_END_DECLS

@@ -13,30 +13,6 @@
 
 #define TEST_TOKEN "comfy-token-5e6f7a8b9c0d"
 
-static GString *captured_log;
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-  const char *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
-      message = fields[i].value;
-  if (message != NULL)
-    {
-      g_string_append (captured_log, message);
-      g_string_append_c (captured_log, '\n');
-    }
-  /* Debug output stays a TAP comment; warnings go their usual, fatal way. */
-  if ((log_level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO | G_LOG_LEVEL_MESSAGE)) != 0 && message != NULL)
-    {
-      g_test_message ("%s", message);
-      return G_LOG_WRITER_HANDLED;
-    }
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
-
 typedef struct
 {
   FakeComfyui *fake;
@@ -686,7 +662,7 @@ test_comfyui_token (Fixture *fixture, gconstpointer data)
   g_assert_true (wait_job (from_env, &error));
   g_unsetenv ("TAKES_COMFYUI_TOKEN");
 
-  g_assert_null (strstr (captured_log->str, TEST_TOKEN));
+  g_assert_null (strstr (fake_log_captured->str, TEST_TOKEN));
 }
 
 static void
@@ -753,8 +729,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  captured_log = g_string_new (NULL);
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  fake_log_captured = g_string_new (NULL);
+  g_log_set_writer_func (fake_log_capture_writer, NULL, NULL);
   g_log_set_debug_enabled (TRUE);
   /* The keyring of whoever runs the tests is never consulted. */
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/takes-test-bus", TRUE);
