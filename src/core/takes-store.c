@@ -839,8 +839,7 @@ project_slug (TakesStore *self, gint64 project_id, GError **error)
     return column_dup (stmt, 0);
   if (rc == SQLITE_DONE)
     g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NOT_FOUND,
-                 _ ("There is no project %" PRId64 " in the library; check the number."),
-                 project_id);
+                 _ ("There is no project %" PRId64 " in the library; check the number."), project_id);
   else
     set_sqlite_error (error, self->db, rc, _ ("read the library"));
   return NULL;
@@ -1319,11 +1318,10 @@ scan_media (TakesStore *self, GPtrArray *issues, GCancellable *cancellable, GErr
       sqlite3_bind_text (find, 1, key, -1, SQLITE_STATIC);
       if (sqlite3_step (find) == SQLITE_ROW)
         id = sqlite3_column_int64 (find, 0);
-      add_issue (
-          issues, TAKES_STORE_ISSUE_TAKE_WITHOUT_FILE, id, path,
-          g_strdup_printf (_ ("The video of take %" PRId64 " (“%s”) is missing; restore the file "
-                              "or delete the take."),
-                           id, path));
+      add_issue (issues, TAKES_STORE_ISSUE_TAKE_WITHOUT_FILE, id, path,
+                 g_strdup_printf (_ ("The video of take %" PRId64 " (“%s”) is missing; restore the file "
+                                     "or delete the take."),
+                                  id, path));
     }
   return TRUE;
 }
@@ -1352,12 +1350,11 @@ check_database (TakesStore *self, GPtrArray *issues, GError **error)
                     g_strdup_printf (_ ("The database is damaged: %s; restore it from a backup."), result));
             }
           else
-            add_issue (
-                issues, TAKES_STORE_ISSUE_DATABASE, 0, self->db_path,
-                g_strdup_printf (_ ("Row %" PRId64 " of “%s” refers to a row of “%s” that does "
-                                    "not exist."),
-                                 (gint64)sqlite3_column_int64 (stmt, 1), sqlite3_column_text (stmt, 0),
-                                 sqlite3_column_text (stmt, 2)));
+            add_issue (issues, TAKES_STORE_ISSUE_DATABASE, 0, self->db_path,
+                       g_strdup_printf (_ ("Row %" PRId64 " of “%s” refers to a row of “%s” that does "
+                                           "not exist."),
+                                        (gint64)sqlite3_column_int64 (stmt, 1), sqlite3_column_text (stmt, 0),
+                                        sqlite3_column_text (stmt, 2)));
         }
       if (rc != SQLITE_DONE)
         {
@@ -1980,8 +1977,8 @@ check_links (TakesStore *self,
       if (rc == SQLITE_DONE)
         {
           g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NOT_FOUND,
-                       _ ("There is no %s %" PRId64 " in the library; check the number."),
-                       _ (owned[i].label), ids[i]);
+                       _ ("There is no %s %" PRId64 " in the library; check the number."), _ (owned[i].label),
+                       ids[i]);
           return FALSE;
         }
       if (rc != SQLITE_ROW)
@@ -1991,10 +1988,9 @@ check_links (TakesStore *self,
         }
       if (sqlite3_column_int64 (stmt, 0) != project_id)
         {
-          g_set_error (
-              error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
-              _ ("The %s %" PRId64 " belongs to another project; choose one of this project."),
-              _ (owned[i].label), ids[i]);
+          g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
+                       _ ("The %s %" PRId64 " belongs to another project; choose one of this project."),
+                       _ (owned[i].label), ids[i]);
           return FALSE;
         }
     }
@@ -2009,8 +2005,7 @@ check_links (TakesStore *self,
       if (found == 0)
         {
           g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NOT_FOUND,
-                       _ ("There is no take %" PRId64 " to use as the parent; check the number."),
-                       parent_id);
+                       _ ("There is no take %" PRId64 " to use as the parent; check the number."), parent_id);
           return FALSE;
         }
       if (take_id <= 0)
@@ -2037,6 +2032,34 @@ check_links (TakesStore *self,
 
 static gboolean insert_tags (TakesStore *self, gint64 take_id, const char *const *tags, GError **error);
 
+/* The take columns that INSERT and UPDATE share, bound from parameter @first
+ * on in the order shot, batch, parent, recipe … is_tiny. */
+static void
+bind_take_columns (sqlite3_stmt *stmt, int first, TakesTake *take, const char *variables)
+{
+  bind_id_or_null (stmt, first, takes_take_get_shot_id (take));
+  bind_id_or_null (stmt, first + 1, takes_take_get_batch_id (take));
+  bind_id_or_null (stmt, first + 2, takes_take_get_parent_id (take));
+  sqlite3_bind_text (stmt, first + 3, takes_take_get_recipe_json (take), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, first + 4, takes_take_get_cache_key (take), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, first + 5, takes_take_get_backend (take), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, first + 6, takes_take_get_model (take), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, first + 7, takes_take_status_to_string (takes_take_get_status (take)), -1,
+                     SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, first + 8, takes_take_get_width (take));
+  sqlite3_bind_int64 (stmt, first + 9, takes_take_get_height (take));
+  sqlite3_bind_int64 (stmt, first + 10, takes_take_get_frames (take));
+  sqlite3_bind_double (stmt, first + 11, takes_take_get_fps (take));
+  sqlite3_bind_int64 (stmt, first + 12, takes_take_get_duration (take));
+  sqlite3_bind_double (stmt, first + 13, takes_take_get_seconds_spent (take));
+  sqlite3_bind_double (stmt, first + 14, takes_take_get_cost (take));
+  sqlite3_bind_text (stmt, first + 15, takes_take_get_prompt (take), -1, SQLITE_STATIC);
+  bind_text_or_null (stmt, first + 16, takes_take_get_optimized_prompt (take));
+  sqlite3_bind_text (stmt, first + 17, takes_take_get_negative_prompt (take), -1, SQLITE_STATIC);
+  bind_text_or_null (stmt, first + 18, variables);
+  sqlite3_bind_int (stmt, first + 19, takes_take_get_is_tiny (take) ? 1 : 0);
+}
+
 static const char insert_take_sql[] = "INSERT INTO takes (project_id, shot_id, batch_id, parent_id, recipe, "
                                       "cache_key, backend, model, status, "
                                       "width, height, frames, fps, duration_us, seconds_spent, cost, prompt, "
@@ -2056,26 +2079,7 @@ insert_take (
   sqlite3_reset (stmt);
   sqlite3_clear_bindings (stmt);
   sqlite3_bind_int64 (stmt, 1, project_id);
-  bind_id_or_null (stmt, 2, takes_take_get_shot_id (take));
-  bind_id_or_null (stmt, 3, takes_take_get_batch_id (take));
-  bind_id_or_null (stmt, 4, takes_take_get_parent_id (take));
-  sqlite3_bind_text (stmt, 5, takes_take_get_recipe_json (take), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 6, takes_take_get_cache_key (take), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 7, takes_take_get_backend (take), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 8, takes_take_get_model (take), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 9, takes_take_status_to_string (takes_take_get_status (take)), -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 10, takes_take_get_width (take));
-  sqlite3_bind_int64 (stmt, 11, takes_take_get_height (take));
-  sqlite3_bind_int64 (stmt, 12, takes_take_get_frames (take));
-  sqlite3_bind_double (stmt, 13, takes_take_get_fps (take));
-  sqlite3_bind_int64 (stmt, 14, takes_take_get_duration (take));
-  sqlite3_bind_double (stmt, 15, takes_take_get_seconds_spent (take));
-  sqlite3_bind_double (stmt, 16, takes_take_get_cost (take));
-  sqlite3_bind_text (stmt, 17, takes_take_get_prompt (take), -1, SQLITE_STATIC);
-  bind_text_or_null (stmt, 18, takes_take_get_optimized_prompt (take));
-  sqlite3_bind_text (stmt, 19, takes_take_get_negative_prompt (take), -1, SQLITE_STATIC);
-  bind_text_or_null (stmt, 20, variables);
-  sqlite3_bind_int (stmt, 21, takes_take_get_is_tiny (take) ? 1 : 0);
+  bind_take_columns (stmt, 2, take, variables);
   sqlite3_bind_int64 (stmt, 22, now);
   sqlite3_bind_text (stmt, 23, search, -1, SQLITE_STATIC);
   return step_done (self, stmt, _ ("add the take"), error);
@@ -2262,8 +2266,7 @@ takes_store_attach_media (
   if (sqlite3_column_type (find, 1) != SQLITE_NULL)
     {
       g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
-                   _ ("Take %" PRId64 " already has a video; make a new take for another one."),
-                   take_id);
+                   _ ("Take %" PRId64 " already has a video; make a new take for another one."), take_id);
       return FALSE;
     }
   slug = column_dup (find, 0);
@@ -2339,26 +2342,7 @@ takes_store_update_take (TakesStore *self, TakesTake *take, GError **error)
       _ ("update the take"), error);
   if (stmt == NULL)
     return FALSE;
-  bind_id_or_null (stmt, 1, takes_take_get_shot_id (take));
-  bind_id_or_null (stmt, 2, takes_take_get_batch_id (take));
-  bind_id_or_null (stmt, 3, takes_take_get_parent_id (take));
-  sqlite3_bind_text (stmt, 4, takes_take_get_recipe_json (take), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 5, takes_take_get_cache_key (take), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 6, takes_take_get_backend (take), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 7, takes_take_get_model (take), -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 8, takes_take_status_to_string (takes_take_get_status (take)), -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 9, takes_take_get_width (take));
-  sqlite3_bind_int64 (stmt, 10, takes_take_get_height (take));
-  sqlite3_bind_int64 (stmt, 11, takes_take_get_frames (take));
-  sqlite3_bind_double (stmt, 12, takes_take_get_fps (take));
-  sqlite3_bind_int64 (stmt, 13, takes_take_get_duration (take));
-  sqlite3_bind_double (stmt, 14, takes_take_get_seconds_spent (take));
-  sqlite3_bind_double (stmt, 15, takes_take_get_cost (take));
-  sqlite3_bind_text (stmt, 16, takes_take_get_prompt (take), -1, SQLITE_STATIC);
-  bind_text_or_null (stmt, 17, takes_take_get_optimized_prompt (take));
-  sqlite3_bind_text (stmt, 18, takes_take_get_negative_prompt (take), -1, SQLITE_STATIC);
-  bind_text_or_null (stmt, 19, variables);
-  sqlite3_bind_int (stmt, 20, takes_take_get_is_tiny (take) ? 1 : 0);
+  bind_take_columns (stmt, 1, take, variables);
   sqlite3_bind_int64 (stmt, 21, now);
   sqlite3_bind_int64 (stmt, 22, id);
   sqlite3_bind_text (stmt, 23, search, -1, SQLITE_STATIC);
