@@ -24,6 +24,12 @@ typedef struct
   GMutex lock;
   guint pending_demuxers; /* plugged, and still to announce all their pads */
   gboolean done;
+  /* Held while a streaming thread plugs elements and syncs their state, so
+   * takes_media_stop_pipeline never sets the pipeline to NULL in between:
+   * that would deadlock the sync against the pad deactivation. Recursive,
+   * because plugging a demuxer handles its existing pads in the same call. */
+  GRecMutex plug_lock;
+  gboolean closing;
 } Plug;
 
 static void
@@ -31,6 +37,7 @@ plug_free (gpointer data)
 {
   Plug *plug = data;
 
+  g_rec_mutex_clear (&plug->plug_lock);
   g_mutex_clear (&plug->lock);
   g_free (plug);
 }
@@ -158,12 +165,17 @@ handle_pad (Plug *plug, GstPad *pad, GstCaps *caps)
 {
   g_autoptr (GstElementFactory) factory = NULL;
 
-  if (caps != NULL && gst_caps_is_fixed (caps))
-    factory = find_demuxer (caps);
-  if (factory != NULL)
-    plug_demuxer (plug, pad, factory);
-  else
-    plug->stream_func (pad, caps, plug->user_data);
+  g_rec_mutex_lock (&plug->plug_lock);
+  if (!plug->closing)
+    {
+      if (caps != NULL && gst_caps_is_fixed (caps))
+        factory = find_demuxer (caps);
+      if (factory != NULL)
+        plug_demuxer (plug, pad, factory);
+      else
+        plug->stream_func (pad, caps, plug->user_data);
+    }
+  g_rec_mutex_unlock (&plug->plug_lock);
 }
 
 static void
@@ -202,6 +214,7 @@ takes_media_add_file_source (GstElement *pipeline,
     }
   plug = g_new0 (Plug, 1);
   g_mutex_init (&plug->lock);
+  g_rec_mutex_init (&plug->plug_lock);
   plug->pipeline = pipeline;
   plug->stream_func = stream_func;
   plug->done_func = done_func;
@@ -246,4 +259,18 @@ takes_media_caps_are_video (const GstCaps *caps)
     return FALSE;
   name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
   return g_str_has_prefix (name, "video/") || g_str_has_prefix (name, "image/");
+}
+
+void
+takes_media_stop_pipeline (GstElement *pipeline)
+{
+  Plug *plug = g_object_get_data (G_OBJECT (pipeline), "takes-media-plug");
+
+  if (plug != NULL)
+    {
+      g_rec_mutex_lock (&plug->plug_lock);
+      plug->closing = TRUE;
+      g_rec_mutex_unlock (&plug->plug_lock);
+    }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
 }

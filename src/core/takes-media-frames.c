@@ -40,6 +40,11 @@ typedef struct
   GMutex lock;
   gboolean have_stream; /* the first video stream went to decodebin */
   gboolean have_video;  /* decodebin's raw video is linked to convert */
+  /* Serialises plugging a decoder from the streaming thread against the
+   * shutdown: a streaming thread that syncs an element's state while the
+   * pipeline goes to NULL would deadlock with the pad deactivation. */
+  GMutex plug_lock;
+  gboolean closing;
 } FrameReader;
 
 static void
@@ -47,10 +52,14 @@ frame_reader_free (FrameReader *reader)
 {
   if (reader == NULL)
     return;
+  g_mutex_lock (&reader->plug_lock);
+  reader->closing = TRUE;
+  g_mutex_unlock (&reader->plug_lock);
   if (reader->pipeline != NULL)
-    gst_element_set_state (reader->pipeline, GST_STATE_NULL);
+    takes_media_stop_pipeline (reader->pipeline);
   gst_clear_object (&reader->bus);
   gst_clear_object (&reader->pipeline);
+  g_mutex_clear (&reader->plug_lock);
   g_mutex_clear (&reader->lock);
   g_free (reader->path);
   g_free (reader);
@@ -94,9 +103,13 @@ static void
 decoded_pad_added_cb (GstElement *decodebin, GstPad *pad, gpointer user_data)
 {
   FrameReader *reader = user_data;
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&reader->plug_lock);
+  g_autoptr (GstCaps) caps = NULL;
   g_autoptr (GstPad) sink_pad = NULL;
 
+  if (reader->closing)
+    return;
+  caps = gst_pad_get_current_caps (pad);
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
   if (caps != NULL && !gst_caps_is_empty (caps) && !gst_caps_is_any (caps)
@@ -131,9 +144,12 @@ static void
 reader_stream_cb (GstPad *pad, GstCaps *caps, gpointer user_data)
 {
   FrameReader *reader = user_data;
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&reader->plug_lock);
   g_autoptr (GstPad) sink_pad = NULL;
   GstElement *decodebin;
 
+  if (reader->closing)
+    return;
   if (!takes_media_caps_are_video (caps) || !claim (reader, &reader->have_stream))
     {
       takes_media_add_fakesink (reader->pipeline, pad);
@@ -192,6 +208,7 @@ frame_reader_new (const char *path, GError **error)
 
   reader = g_new0 (FrameReader, 1);
   g_mutex_init (&reader->lock);
+  g_mutex_init (&reader->plug_lock);
   reader->path = g_strdup (path);
   reader->pipeline = gst_object_ref_sink (gst_pipeline_new ("takes-reader"));
   reader->bus = gst_element_get_bus (reader->pipeline);

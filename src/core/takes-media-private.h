@@ -35,6 +35,10 @@ typedef void (*TakesMediaStreamsDoneFunc) (gpointer user_data);
 
 /* Adds filesrc → typefind → demuxers to pipeline, the demuxers chosen by rank
  * and plugged directly so their errors always reach the bus. */
+/* Sets a pipeline made with takes_media_add_file_source to NULL without
+ * racing a streaming thread that is still plugging elements. */
+void takes_media_stop_pipeline (GstElement *pipeline);
+
 gboolean takes_media_add_file_source (GstElement *pipeline,
                                       const char *path,
                                       TakesMediaStreamFunc stream_func,

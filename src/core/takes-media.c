@@ -465,7 +465,7 @@ count_frames (const char *path, guint *n_frames, GError **error)
         takes_media_set_error_from_message (error, message, path);
       else
         ok = TRUE;
-      gst_element_set_state (pipeline, GST_STATE_NULL);
+      takes_media_stop_pipeline (pipeline);
     }
 
   g_mutex_lock (&data.lock);
