@@ -134,12 +134,13 @@ plug_demuxer (Plug *plug, GstPad *pad, GstElementFactory *factory)
       g_mutex_unlock (&plug->lock);
     }
 
-  gst_bin_add (GST_BIN (plug->pipeline), demuxer);
+  takes_media_plug_add (plug->pipeline, demuxer);
   sink_pad = gst_element_get_static_pad (demuxer, "sink");
   if (sink_pad == NULL || gst_pad_link (pad, sink_pad) != GST_PAD_LINK_OK)
     {
       GST_ELEMENT_ERROR (plug->pipeline, CORE, NEGOTIATION,
                          (_ ("The demuxer %s could not be connected."), GST_OBJECT_NAME (factory)), (NULL));
+      takes_media_plug_sync (plug->pipeline, demuxer);
       return;
     }
   if (!dynamic)
@@ -154,7 +155,7 @@ plug_demuxer (Plug *plug, GstPad *pad, GstElementFactory *factory)
         }
       g_value_unset (&item);
     }
-  gst_element_sync_state_with_parent (demuxer);
+  takes_media_plug_sync (plug->pipeline, demuxer);
 }
 
 /* Containers get a demuxer (tag demuxers such as id3demux can nest); anything
@@ -244,10 +245,35 @@ takes_media_add_fakesink (GstElement *pipeline, GstPad *pad)
   if (sink == NULL)
     return;
   g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
-  gst_bin_add (GST_BIN (pipeline), sink);
+  takes_media_plug_add (pipeline, sink);
   sink_pad = gst_element_get_static_pad (sink, "sink");
   gst_pad_link (pad, sink_pad);
-  gst_element_sync_state_with_parent (sink);
+  takes_media_plug_sync (pipeline, sink);
+}
+
+void
+takes_media_plug_add (GstElement *pipeline, GstElement *element)
+{
+  gst_element_set_locked_state (element, TRUE);
+  gst_bin_add (GST_BIN (pipeline), element);
+}
+
+void
+takes_media_plug_sync (GstElement *pipeline, GstElement *element)
+{
+  GstState target;
+
+  GST_OBJECT_LOCK (pipeline);
+  target = GST_STATE_TARGET (pipeline);
+  GST_OBJECT_UNLOCK (pipeline);
+  /* Never below READY here: a pipeline that is shutting down does so
+   * through takes_media_stop_pipeline, which waits for the plugging. */
+  if (target > GST_STATE_READY)
+    gst_element_set_state (element, target);
+  gst_element_set_locked_state (element, FALSE);
+  /* The pipeline may have moved on (PAUSED to PLAYING) while the element was
+   * locked; that step activates no pads, so it cannot deadlock. */
+  gst_element_sync_state_with_parent (element);
 }
 
 gboolean

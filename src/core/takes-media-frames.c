@@ -165,10 +165,10 @@ reader_stream_cb (GstPad *pad, GstCaps *caps, gpointer user_data)
     }
   g_signal_connect (decodebin, "pad-added", G_CALLBACK (decoded_pad_added_cb), reader);
   g_signal_connect (decodebin, "no-more-pads", G_CALLBACK (decoded_no_more_pads_cb), reader);
-  gst_bin_add (GST_BIN (reader->pipeline), decodebin);
+  takes_media_plug_add (reader->pipeline, decodebin);
   sink_pad = gst_element_get_static_pad (decodebin, "sink");
   gst_pad_link (pad, sink_pad);
-  gst_element_sync_state_with_parent (decodebin);
+  takes_media_plug_sync (reader->pipeline, decodebin);
 }
 
 static void

@@ -33,12 +33,12 @@ typedef void (*TakesMediaStreamFunc) (GstPad *pad, GstCaps *caps, gpointer user_
 /* Called once every stream has been announced. */
 typedef void (*TakesMediaStreamsDoneFunc) (gpointer user_data);
 
-/* Adds filesrc → typefind → demuxers to pipeline, the demuxers chosen by rank
- * and plugged directly so their errors always reach the bus. */
 /* Sets a pipeline made with takes_media_add_file_source to NULL without
  * racing a streaming thread that is still plugging elements. */
 void takes_media_stop_pipeline (GstElement *pipeline);
 
+/* Adds filesrc → typefind → demuxers to pipeline, the demuxers chosen by rank
+ * and plugged directly so their errors always reach the bus. */
 gboolean takes_media_add_file_source (GstElement *pipeline,
                                       const char *path,
                                       TakesMediaStreamFunc stream_func,
@@ -48,6 +48,15 @@ gboolean takes_media_add_file_source (GstElement *pipeline,
 
 /* Links pad to a new fakesink, for streams that are read and dropped. */
 void takes_media_add_fakesink (GstElement *pipeline, GstPad *pad);
+
+/* Plugging an element from a streaming thread: takes_media_plug_add() adds
+ * it to the pipeline with its state locked, so a state change running on
+ * another thread skips it instead of activating its pads against the stream
+ * lock the plugging thread holds; after linking, takes_media_plug_sync()
+ * brings it to the pipeline's target state from the plugging thread and
+ * unlocks it. */
+void takes_media_plug_add (GstElement *pipeline, GstElement *element);
+void takes_media_plug_sync (GstElement *pipeline, GstElement *element);
 
 /* Whether the caps are a video or image stream (encoded or raw). */
 gboolean takes_media_caps_are_video (const GstCaps *caps);

@@ -430,10 +430,10 @@ count_stream_cb (GstPad *pad, GstCaps *caps, gpointer user_data)
       return;
     }
   g_signal_connect (parsebin, "pad-added", G_CALLBACK (count_parsed_pad_cb), data);
-  gst_bin_add (GST_BIN (data->pipeline), parsebin);
+  takes_media_plug_add (data->pipeline, parsebin);
   sink_pad = gst_element_get_static_pad (parsebin, "sink");
   gst_pad_link (pad, sink_pad);
-  gst_element_sync_state_with_parent (parsebin);
+  takes_media_plug_sync (data->pipeline, parsebin);
 }
 
 /* Counts the packets of the first video stream without decoding them, so the
