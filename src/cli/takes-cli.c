@@ -24,6 +24,7 @@ static const TakesCliCommand commands[] = {
   { "optimize", N_("Suggest what a prompt is missing, or rewrite it with an LLM"), takes_cli_cmd_optimize },
   { "safety", N_("Check a prompt against the safety word lists"), takes_cli_cmd_safety },
   { "models", N_("Check the model files in a folder (models scan DIR)"), takes_cli_cmd_models },
+  { "model", N_("Make a tiny test model set (model make-tiny DIR)"), takes_cli_cmd_model },
   { "engine", N_("Check the local engine against a golden data set (engine check-golden DIR)"), takes_cli_cmd_engine },
   { "version", N_("Print the version"), takes_cli_cmd_version },
 };

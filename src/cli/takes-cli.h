@@ -41,6 +41,7 @@ int takes_cli_cmd_batch    (int argc, char **argv);
 int takes_cli_cmd_optimize (int argc, char **argv);
 int takes_cli_cmd_safety   (int argc, char **argv);
 int takes_cli_cmd_models   (int argc, char **argv);
+int takes_cli_cmd_model    (int argc, char **argv);
 int takes_cli_cmd_init    (int argc, char **argv);
 int takes_cli_cmd_import  (int argc, char **argv);
 int takes_cli_cmd_list    (int argc, char **argv);

@@ -349,4 +349,225 @@ gboolean wan_dit_forward (WanDit *dit,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WanDit, wan_dit_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WanDitState, wan_dit_state_free)
 
+/* The Wan VAE */
+
+typedef struct _WanVae WanVae;
+
+/* A VAE over a weight file (kept, not owned: it must outlive the VAE), for
+ * the Wan2.1 (z 16, 8x spatial) or the Wan2.2 (z 48, 16x spatial) design,
+ * every width read from the tensor shapes; weights in any float dtype are
+ * unpacked to F32 once. @n_threads threads, 0 for one per CPU. Reads the
+ * latent mean and standard deviation of its version from the engine data
+ * folder. One decode or encode at a time per VAE. */
+WanVae *wan_vae_new (WanWeights *weights, int n_threads, GError **error);
+/* The same with the latent tables read from @engine_data_dir (NULL: the
+ * default engine data folder). */
+WanVae *
+wan_vae_new_with_data (WanWeights *weights, int n_threads, const char *engine_data_dir, GError **error);
+void wan_vae_free (WanVae *vae);
+const WanVaeConfig *wan_vae_get_config (const WanVae *vae);
+/* Pixels per latent cell along each side: 8 (2.1) or 16 (2.2). */
+int wan_vae_get_spatial_factor (const WanVae *vae);
+/* Latent channels: 16 (2.1) or 48 (2.2). */
+int wan_vae_get_z_dim (const WanVae *vae);
+
+/* Peak bytes a decode of a latent [z_dim, T, h, w] needs beyond the weights
+ * (caches, activations, the output video), and the same for an encode of a
+ * video [3, F, H, W] (the input video and the latent included). 0 for a
+ * shape the VAE cannot take, or an encode without encoder weights. */
+guint64 wan_vae_estimate_decode_bytes (const WanVae *vae, int T, int h, int w);
+guint64 wan_vae_estimate_encode_bytes (const WanVae *vae, int F, int H, int W);
+
+/* Decodes the normalised latent @z [z_dim, T, h, w] causally, one latent
+ * frame at a time with the feature cache, into @video [3, 1+4(T-1), H, W]
+ * (H = h * factor), clamped to [-1, 1]. Scratch is allocated once per call.
+ * @cancel (may be NULL) is asked between latent frames and between blocks;
+ * @progress counts latent frames. */
+gboolean wan_vae_decode (WanVae *vae,
+                         const float *z,
+                         int T,
+                         int h,
+                         int w,
+                         float *video,
+                         WanCancelFunc cancel,
+                         WanProgressFunc progress,
+                         gpointer user_data,
+                         GError **error);
+
+/* Encodes @video [3, F, H, W] in [-1, 1] (F = 1+4n, H and W multiples of the
+ * spatial factor) in chunks of 1, 4, 4, … frames to the normalised mean
+ * @z [z_dim, 1+(F-1)/4, H/factor, W/factor]. Fails with
+ * TAKES_ENGINE_ERROR_INCOMPLETE for a file without encoder weights.
+ * @progress counts latent frames. */
+gboolean wan_vae_encode (WanVae *vae,
+                         const float *video,
+                         int F,
+                         int H,
+                         int W,
+                         float *z,
+                         WanCancelFunc cancel,
+                         WanProgressFunc progress,
+                         gpointer user_data,
+                         GError **error);
+
+/* A decode that hands out the frames as they are produced: one latent frame
+ * in, 1 (the first) or 4 video frames out. Its caches and scratch are
+ * allocated once for latents of @h x @w. */
+typedef struct _WanVaeDecoder WanVaeDecoder;
+
+WanVaeDecoder *wan_vae_decoder_new (WanVae *vae, int h, int w, GError **error);
+void wan_vae_decoder_free (WanVaeDecoder *decoder);
+/* Decodes the next latent frame @z_frame [z_dim, h, w] (normalised) into
+ * @frames [3, n, H, W] with n = 1 for the first call and 4 after; sets
+ * @n_frames to n. @frames must hold 4 frames. Clamped to [-1, 1]. After a
+ * failed or cancelled push the decoder's caches are partly updated: free it
+ * and start again. */
+gboolean wan_vae_decoder_push (WanVaeDecoder *decoder,
+                               const float *z_frame,
+                               float *frames,
+                               int *n_frames,
+                               WanCancelFunc cancel,
+                               gpointer user_data,
+                               GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WanVae, wan_vae_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WanVaeDecoder, wan_vae_decoder_free)
+
+/* The pipeline */
+
+/* One text-to-video request. Sizes are in pixels; zero or negative numbers
+ * (and NULL strings) take the model's defaults when the pipeline plans the
+ * run, so a request filled by wan_request_init_defaults() and then edited is
+ * always complete. */
+typedef struct
+{
+  const char *prompt;          /* UTF-8; longer prompts are cut to UMT5_TEXT_LEN tokens */
+  const char *negative_prompt; /* NULL or "": the model's default negative prompt */
+  int width;                   /* a multiple of wan_pipeline_get_size_multiple() */
+  int height;
+  int frames; /* 4n + 1 */
+  int steps;
+  double guidance;      /* the low-noise expert's for a two-expert (A14B) set */
+  double guidance_high; /* the high-noise expert's; <= 0: the same as guidance */
+  double shift;
+  const char *solver; /* "unipc", "dpm++" or "euler"; NULL: the model's (unipc) */
+  guint64 seed;
+  double boundary;   /* A14B: the high-noise expert runs while t >= boundary·1000; <= 0: 0.875 */
+  int preview_every; /* a preview after every this many steps; 0: none */
+} WanRequest;
+
+/* Fills @request with the defaults of @arch (the table in model-defaults.json
+ * for the released models; 96×64, 9 frames and 8 steps for the tiny test
+ * model) and no prompt. Fails when the engine's data files cannot be read. */
+gboolean wan_request_init_defaults (WanRequest *request, WanArch arch, GError **error);
+
+typedef enum
+{
+  WAN_STAGE_LOAD,    /* binding weights and allocating the run's buffers */
+  WAN_STAGE_TEXT,    /* encoding the prompt and the negative prompt */
+  WAN_STAGE_DENOISE, /* the sampling steps */
+  WAN_STAGE_DECODE,  /* the VAE */
+} WanStage;
+
+typedef struct
+{
+  WanStage stage;
+  int step;           /* units of the stage done: steps, or latent frames while decoding */
+  int n_steps;        /* units of the stage */
+  double fraction;    /* of the whole run, from 0 to 1, never decreasing */
+  double eta_seconds; /* time left, from the measured time per unit of work; < 0 while unknown */
+} WanProgress;
+
+typedef void (*WanPipelineProgressFunc) (const WanProgress *progress, gpointer user_data);
+
+/* A small RGB preview of the current x0 estimate after step @step (1-based):
+ * @frames images (now always 1: the first frame, which the causal VAE
+ * decodes alone) of @width × @height pixels, packed 8-bit RGB rows, one
+ * image after another. It is decoded by the model's own VAE and scaled down
+ * so its longer side is at most WAN_PREVIEW_MAX_SIZE; each costs about
+ * 1/T of the final decode. */
+#define WAN_PREVIEW_MAX_SIZE 256
+typedef void (*WanPreviewFunc) (
+    const guint8 *rgb, int width, int height, int frames, int step, gpointer user_data);
+
+/* Estimated peak memory of a run, in bytes. Each stage counts the weights it
+ * reads and its own buffers; the peak is the largest stage. */
+typedef struct
+{
+  guint64 weights;   /* every weight file of the set */
+  guint64 text;      /* the text encoder stage */
+  guint64 dit;       /* one diffusion model, its buffers and the latents */
+  guint64 vae;       /* the VAE decode and the video */
+  guint64 total;     /* the peak: the largest stage */
+  guint64 available; /* MemAvailable, or TAKES_ENGINE_MEMORY_LIMIT when set */
+} WanMemoryPlan;
+
+typedef struct _WanPipeline WanPipeline;
+
+/* A pipeline over a complete model set (kept, not owned: it must outlive the
+ * pipeline), with @n_threads threads (0: one per CPU). Fails with the set's
+ * problems when it is incomplete. */
+WanPipeline *wan_pipeline_new (WanModelSet *set, int n_threads, GError **error);
+void wan_pipeline_free (WanPipeline *pipeline);
+
+WanModelSet *wan_pipeline_get_model_set (const WanPipeline *pipeline);
+/* Latent channels (16 or 48) and pixels per latent cell (8 or 16). */
+int wan_pipeline_get_latent_channels (const WanPipeline *pipeline);
+int wan_pipeline_get_spatial_factor (const WanPipeline *pipeline);
+/* Widths and heights must be multiples of this: the VAE factor times the
+ * DiT patch (16 for Wan2.1 models, 32 for TI2V-5B). */
+int wan_pipeline_get_size_multiple (const WanPipeline *pipeline);
+
+/* Checks @request against the models (sizes, frames 4n+1, steps, a solver
+ * it knows, a prompt that is not empty) with TAKES_ENGINE_ERROR_INVALID_INPUT
+ * and a message saying what to change, then estimates the peak memory into
+ * @plan (may be NULL). Fails with TAKES_ENGINE_ERROR_NO_MEMORY, giving the
+ * estimate and what to change (fewer frames, a smaller size), when it would
+ * not fit in the available memory. */
+gboolean
+wan_pipeline_plan (WanPipeline *pipeline, const WanRequest *request, WanMemoryPlan *plan, GError **error);
+
+/* Plans, tokenizes and encodes the prompt and the negative prompt, and
+ * denoises Philox noise of the request's seed: the final latents
+ * [C, T, h, w] (free with g_free()), whose shape goes to @shape. @cancel is
+ * asked between DiT blocks and between steps; a cancelled run fails with
+ * TAKES_ENGINE_ERROR_CANCELLED. @progress and @preview (each may be NULL) run
+ * on the calling thread. */
+float *wan_pipeline_denoise (WanPipeline *pipeline,
+                             const WanRequest *request,
+                             int shape[4],
+                             WanCancelFunc cancel,
+                             WanPipelineProgressFunc progress,
+                             WanPreviewFunc preview,
+                             gpointer user_data,
+                             GError **error);
+
+/* The whole run: wan_pipeline_denoise(), then the VAE decode (cancel is also
+ * asked between VAE frames). Returns @n_frames frames of
+ * request->height × request->width packed 8-bit RGB, [frames][height][width][3]
+ * (free with g_free()), mapped from [-1, 1] as the official code does. */
+guint8 *wan_pipeline_generate (WanPipeline *pipeline,
+                               const WanRequest *request,
+                               int *n_frames,
+                               WanCancelFunc cancel,
+                               WanPipelineProgressFunc progress,
+                               WanPreviewFunc preview,
+                               gpointer user_data,
+                               GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WanPipeline, wan_pipeline_free)
+
+/* The tiny test model */
+
+/* Writes a complete model set of random weights to @dir (created if needed)
+ * in the official layout and with the official tensor names: a DiT like
+ * @like's (WAN_ARCH_WAN21_T2V_1_3B: 16 channels and the Wan2.1 VAE;
+ * WAN_ARCH_WAN22_TI2V_5B: 48 channels and the Wan2.2 VAE;
+ * WAN_ARCH_WAN22_T2V_A14B: a high-noise and a low-noise expert) but only
+ * dim 256 with 2 layers, a small umT5 encoder, a VAE of base width 4, and a
+ * tokenizer.json whose pieces cover ASCII and common CJK. The same @seed
+ * gives byte-identical files. wan_model_set_load() reports it as
+ * WAN_ARCH_TINY; its videos are noise. */
+gboolean wan_tiny_model_write (const char *dir, WanArch like, guint64 seed, GError **error);
+
 G_END_DECLS

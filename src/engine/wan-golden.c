@@ -18,6 +18,7 @@
 #include "takes-engine.h"
 #include "takes-kernels.h"
 #include "wan-golden.h"
+#include "wan-pipeline.h"
 #include "wan-sampler.h"
 
 typedef struct
@@ -46,6 +47,8 @@ typedef gboolean (*GoldenRunFunc) (GoldenCase *gcase, GError **error);
 static gboolean run_sched_case (GoldenCase *gcase, GError **error);
 static gboolean run_t5_case (GoldenCase *gcase, GError **error);
 static gboolean run_dit_case (GoldenCase *gcase, GError **error);
+static gboolean run_vae_case (GoldenCase *gcase, GError **error);
+static gboolean run_pipe_case (GoldenCase *gcase, GError **error);
 
 /* Kinds are matched on the case name's first word without its trailing
  * digits, so "dit16_case" and "dit48_case" are both "dit". */
@@ -58,8 +61,8 @@ static const struct
   { "sched", run_sched_case, NULL },
   { "dit", run_dit_case, NULL },
   { "t5", run_t5_case, NULL },
-  { "vae", NULL, N_ ("VAE") },
-  { "pipe", NULL, N_ ("text-to-video pipeline") },
+  { "vae", run_vae_case, NULL },
+  { "pipe", run_pipe_case, NULL },
 };
 
 static void
@@ -884,6 +887,309 @@ run_dit_case (GoldenCase *gcase, GError **error)
   g_free (in.context);
   g_free (in.t_pertoken);
   return ok;
+}
+
+/* The pipe runner */
+
+typedef struct
+{
+  gsize n;
+  float *latents; /* [steps + 1, C, T, h, w] */
+  float *timesteps;
+  float *experts;
+} PipeRecord;
+
+static gboolean
+pipe_step_cb (const WanStepInfo *info, gpointer data, GError **error)
+{
+  PipeRecord *rec = data;
+
+  rec->timesteps[info->step] = (float)info->timestep;
+  rec->experts[info->step] = info->expert == WAN_EXPERT_HIGH_NOISE ? 1.0f : 0.0f;
+  memcpy (rec->latents + (gsize)(info->step + 1) * rec->n, info->x, rec->n * sizeof (float));
+  return TRUE;
+}
+
+/* The encoder output for the saved "ids_@which" and "mask_@which". */
+static float *
+pipe_context (GoldenCase *gcase, Umt5Encoder *encoder, const char *which, int *n_rows, GError **error)
+{
+  g_autofree char *ids_name = g_strconcat ("ids_", which, NULL);
+  g_autofree char *mask_name = g_strconcat ("mask_", which, NULL);
+  g_autofree gint64 *ids64 = NULL, *mask = NULL;
+  g_autofree gint32 *ids = NULL;
+  g_autofree float *out = NULL;
+  gsize n_ids = 0, n_mask = 0, n_valid = 0;
+
+  ids64 = golden_case_read_ints (gcase, ids_name, &n_ids, error);
+  if (ids64 == NULL)
+    return NULL;
+  mask = golden_case_read_ints (gcase, mask_name, &n_mask, error);
+  if (mask == NULL)
+    return NULL;
+  while (n_valid < n_mask && mask[n_valid] != 0)
+    n_valid++;
+  if (n_mask != n_ids || n_valid == 0 || n_valid > UMT5_TEXT_LEN)
+    {
+      g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_SHAPE,
+                   _ ("In the golden case “%s”, “%s” and “%s” are not a prompt of 1 to %d valid tokens "
+                      "followed by padding. Check its case file."),
+                   gcase->name, ids_name, mask_name, UMT5_TEXT_LEN);
+      return NULL;
+    }
+  ids = g_new (gint32, n_valid);
+  for (gsize k = 0; k < n_valid; k++)
+    ids[k] = ids64[k] >= G_MININT32 && ids64[k] <= G_MAXINT32 ? (gint32)ids64[k] : -1;
+  out = g_try_new (float, n_valid *(gsize)umt5_encoder_get_dim (encoder));
+  if (out == NULL)
+    {
+      set_no_memory (gcase, ids_name, error);
+      return NULL;
+    }
+  if (!umt5_encoder_encode (encoder, ids, (int)n_valid, out, NULL, NULL, error))
+    return NULL;
+  *n_rows = (int)n_valid;
+  return g_steal_pointer (&out);
+}
+
+/* The guidance of a case: one number, or [low, high] for an expert pair. */
+static gboolean
+pipe_guidance (GoldenCase *gcase, double *low, double *high, GError **error)
+{
+  JsonNode *node = json_object_get_member (gcase->params, "guide_scale");
+
+  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node) && json_array_get_length (json_node_get_array (node)) == 2)
+    {
+      JsonArray *a = json_node_get_array (node);
+
+      *low = json_array_get_double_element (a, 0);
+      *high = json_array_get_double_element (a, 1);
+      return TRUE;
+    }
+  if (!params_get_double (gcase->params, "guide_scale", low, gcase->name, error))
+    return FALSE;
+  *high = *low;
+  return TRUE;
+}
+
+static gboolean
+run_pipe_case (GoldenCase *gcase, GError **error)
+{
+  g_autoptr (GHashTable) models = golden_models_new ();
+  g_autoptr (WanSampler) sampler = NULL;
+  g_autoptr (WanVae) vae = NULL;
+  g_autofree float *noise = NULL, *ctx_pos = NULL, *ctx_neg = NULL, *x = NULL;
+  const SafetensorsTensor *nt = NULL;
+  gboolean pair = weights_from_manifest (gcase->weights, "high_noise_model") != NULL;
+  GoldenModel *t5, *low, *high = NULL, *vae_model;
+  WanDenoiseSetup setup = { 0 };
+  PipeRecord rec = { 0 };
+  WanSolver solver;
+  double shift, boundary = 0.875;
+  int steps, n_pos = 0, n_neg = 0, factor, F;
+  gint64 shape_l[5], shape_v[4], shape_s;
+  gsize n, n_video;
+  float *video;
+
+  if ((t5 = golden_model_get (gcase, models, "t5", error)) == NULL
+      || (low = golden_model_get (gcase, models, pair ? "low_noise_model" : "model", error)) == NULL
+      || (pair && (high = golden_model_get (gcase, models, "high_noise_model", error)) == NULL)
+      || (vae_model = golden_model_get (gcase, models, "vae", error)) == NULL)
+    return FALSE;
+  if (!params_get_int (gcase->params, "steps", 1, WAN_SAMPLER_MAX_STEPS, &steps, gcase->name, error)
+      || !params_get_double (gcase->params, "shift", &shift, gcase->name, error)
+      || !pipe_guidance (gcase, &setup.guidance, &setup.guidance_high, error)
+      || (pair && !params_get_double (gcase->params, "boundary", &boundary, gcase->name, error)))
+    return FALSE;
+  if (!wan_solver_from_name (member_string (gcase->params, "solver", "unipc"), &solver))
+    {
+      g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_CORRUPT,
+                   _ ("The golden case “%s” names a solver the engine does not know. Check manifest.json."),
+                   gcase->name);
+      return FALSE;
+    }
+  noise = golden_case_read_input (gcase, "noise", &nt, error);
+  if (noise == NULL)
+    return FALSE;
+  if (nt->n_dims != 4 || nt->shape[0] > G_MAXINT || nt->shape[1] > G_MAXINT || nt->shape[2] > G_MAXINT
+      || nt->shape[3] > G_MAXINT)
+    {
+      g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_SHAPE,
+                   _ ("The golden case “%s” needs a latent “noise” [C, T, H, W]. Check its case file."),
+                   gcase->name);
+      return FALSE;
+    }
+  for (int d = 0; d < 4; d++)
+    setup.shape[d] = (int)nt->shape[d];
+  n = (gsize)nt->n_elements;
+
+  t5->encoder = umt5_encoder_new (t5->weights, GOLDEN_N_THREADS, error);
+  if (t5->encoder == NULL || (ctx_pos = pipe_context (gcase, t5->encoder, "pos", &n_pos, error)) == NULL
+      || (ctx_neg = pipe_context (gcase, t5->encoder, "neg", &n_neg, error)) == NULL)
+    return FALSE;
+  low->dit = wan_dit_new (low->weights, GOLDEN_N_THREADS, error);
+  if (low->dit == NULL
+      || (high != NULL && (high->dit = wan_dit_new (high->weights, GOLDEN_N_THREADS, error)) == NULL))
+    return FALSE;
+  low->state = wan_dit_state_new (low->dit, setup.shape[0], setup.shape[1], setup.shape[2], setup.shape[3],
+                                  MAX (n_pos, n_neg), error);
+  sampler = low->state != NULL ? wan_sampler_new (solver, steps, shift, n, error) : NULL;
+  if (sampler == NULL)
+    return FALSE;
+
+  setup.dit = low->dit;
+  setup.dit_high = high != NULL ? high->dit : NULL;
+  setup.state = low->state;
+  setup.context_pos = ctx_pos;
+  setup.n_pos = n_pos;
+  setup.context_neg = ctx_neg;
+  setup.n_neg = n_neg;
+  setup.boundary = boundary;
+  rec.n = n;
+  rec.latents = g_try_new (float, (gsize)(steps + 1) * n);
+  if (rec.latents == NULL)
+    return set_no_memory (gcase, "latents", error);
+  rec.timesteps = g_new (float, steps);
+  rec.experts = g_new (float, steps);
+  memcpy (rec.latents, noise, n * sizeof (float));
+  x = g_steal_pointer (&noise);
+  if (!wan_denoise_loop (&setup, sampler, x, NULL, NULL, pipe_step_cb, &rec, error))
+    {
+      g_free (rec.latents);
+      g_free (rec.timesteps);
+      g_free (rec.experts);
+      return FALSE;
+    }
+  shape_s = steps;
+  golden_case_add_output (gcase, "timesteps", 1, &shape_s, rec.timesteps);
+  if (pair)
+    golden_case_add_output (gcase, "experts", 1, &shape_s, rec.experts);
+  else
+    g_free (rec.experts);
+  shape_l[0] = steps + 1;
+  for (int d = 0; d < 4; d++)
+    shape_l[d + 1] = setup.shape[d];
+  golden_case_add_output (gcase, "latents", 5, shape_l, rec.latents);
+
+  vae = wan_vae_new (vae_model->weights, GOLDEN_N_THREADS, error);
+  if (vae == NULL)
+    return FALSE;
+  factor = wan_vae_get_spatial_factor (vae);
+  F = 1 + 4 * (setup.shape[1] - 1);
+  shape_v[0] = 3;
+  shape_v[1] = F;
+  shape_v[2] = (gint64)setup.shape[2] * factor;
+  shape_v[3] = (gint64)setup.shape[3] * factor;
+  n_video = 3 * (gsize)shape_v[1] * (gsize)shape_v[2] * (gsize)shape_v[3];
+  video = g_try_new (float, n_video);
+  if (video == NULL)
+    return set_no_memory (gcase, "video", error);
+  if (!wan_vae_decode (vae, x, setup.shape[1], setup.shape[2], setup.shape[3], video, NULL, NULL, NULL,
+                       error))
+    {
+      g_free (video);
+      return FALSE;
+    }
+  golden_case_add_output (gcase, "video", 4, shape_v, video);
+  return TRUE;
+}
+
+/* The VAE runner: "video" decodes the input "z", "enc_out" encodes
+ * "enc_in". */
+
+static float *
+vae_read_4d (GoldenCase *gcase, const char *name, gint64 *shape, GError **error)
+{
+  const SafetensorsTensor *t = NULL;
+  g_autofree float *data = golden_case_read_input (gcase, name, &t, error);
+
+  if (data == NULL)
+    return NULL;
+  if (t->n_dims != 4 || t->shape[0] > G_MAXINT || t->shape[1] > G_MAXINT || t->shape[2] > G_MAXINT
+      || t->shape[3] > G_MAXINT)
+    {
+      g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_SHAPE,
+                   _ ("The input “%s” of the golden case “%s” is not a [channels, frames, height, width] "
+                      "tensor. Check its case file."),
+                   name, gcase->name);
+      return NULL;
+    }
+  memcpy (shape, t->shape, 4 * sizeof (gint64));
+  return g_steal_pointer (&data);
+}
+
+static gboolean
+run_vae_output (GoldenCase *gcase, WanVae *vae, const char *name, GError **error)
+{
+  gboolean decode = g_str_has_prefix (name, "video");
+  int zd = wan_vae_get_z_dim (vae), f = wan_vae_get_spatial_factor (vae);
+  g_autofree float *in = NULL;
+  g_autofree float *out = NULL;
+  gint64 s[4], o[4];
+
+  if (!decode && !g_str_has_prefix (name, "enc_out"))
+    {
+      g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_CORRUPT,
+                   _ ("The golden case “%s” has an output “%s” the VAE runner does not know; it computes "
+                      "“video” and “enc_out”. Check manifest.json."),
+                   gcase->name, name);
+      return FALSE;
+    }
+  in = vae_read_4d (gcase, decode ? "z" : "enc_in", s, error);
+  if (in == NULL)
+    return FALSE;
+  if (decode ? s[0] != zd : s[0] != 3 || (s[1] - 1) % 4 != 0 || s[2] % f != 0 || s[3] % f != 0)
+    {
+      g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_SHAPE,
+                   _ ("The input of the golden case “%s” does not fit its VAE: it needs a latent of %d channels "
+                      "or a video of 3 channels, 1 + 4·n frames and sides that are multiples of %d. Check its "
+                      "case file."),
+                   gcase->name, zd, f);
+      return FALSE;
+    }
+  o[0] = decode ? 3 : zd;
+  o[1] = decode ? 1 + 4 * (s[1] - 1) : 1 + (s[1] - 1) / 4;
+  o[2] = decode ? s[2] * f : s[2] / f;
+  o[3] = decode ? s[3] * f : s[3] / f;
+  out = g_try_new (float, (gsize)(o[0] * o[1] * o[2] * o[3]));
+  if (out == NULL)
+    return set_no_memory (gcase, name, error);
+  if (decode ? !wan_vae_decode (vae, in, (int)s[1], (int)s[2], (int)s[3], out, NULL, NULL, NULL, error)
+             : !wan_vae_encode (vae, in, (int)s[1], (int)s[2], (int)s[3], out, NULL, NULL, NULL, error))
+    return FALSE;
+  golden_case_add_output (gcase, name, 4, o, g_steal_pointer (&out));
+  return TRUE;
+}
+
+static gboolean
+run_vae_case (GoldenCase *gcase, GError **error)
+{
+  g_autoptr (GHashTable) models = golden_models_new ();
+  g_autoptr (GList) names = json_object_get_members (gcase->tensors);
+  g_autoptr (WanVae) vae = NULL;
+  WanWeights *vae_weights = NULL;
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      GoldenModel *model;
+
+      if (!tensor_is_output (gcase, l->data))
+        continue;
+      model = golden_model_get (gcase, models, l->data, error);
+      if (model == NULL)
+        return FALSE;
+      if (vae == NULL || vae_weights != model->weights)
+        {
+          g_clear_pointer (&vae, wan_vae_free);
+          vae = wan_vae_new (model->weights, GOLDEN_N_THREADS, error);
+          if (vae == NULL)
+            return FALSE;
+          vae_weights = model->weights;
+        }
+      if (!run_vae_output (gcase, vae, l->data, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* Comparison */

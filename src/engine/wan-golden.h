@@ -47,7 +47,7 @@ void wan_golden_report_free (WanGoldenReport *report);
  * @out_dir (created if needed). Fails only when the set itself cannot be
  * read or @out_dir cannot be written; a case that fails is a result.
  *
- * Runners exist for "sched", "t5" and "dit" cases. The weight file behind
+ * Runners exist for "sched", "t5", "dit", "vae" and "pipe" cases. The weight file behind
  * each model output is the one the case's "weights" names for it, by exact
  * name or by the most specific pattern ("out_*_f16w" before "out_*"); without
  * one, the set's naming convention picks "<stem>_<dtype>.safetensors" or the

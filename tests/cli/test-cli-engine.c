@@ -1,5 +1,5 @@
 /* End-to-end tests of `takes-cli engine check-golden`: on the public golden
- * set (the VAE and pipeline cases skipped), on copies with one output
+ * set (every case, with --require-all), on copies with one output
  * perturbed, with the weight files left to the naming convention or swapped,
  * and with a text-encoder case in another naming and layout, on a synthetic
  * set with other shapes, step counts and shifts whose expected values come
@@ -44,8 +44,11 @@ table_line (const char *out, const char *tensor)
 static const char *const model_outputs[]
     = { "out_0", "out_0_f16w", "out_1", "out_1_f16w", "out", "out_f16w", "out_bf16w", "out_pertoken" };
 
+/* The VAE and whole-pipeline outputs (names shared by several cases). */
+static const char *const decoder_outputs[] = { "video", "enc_out", "latents", "experts", "timesteps" };
+
 static void
-test_public_set_passes_with_skips (void)
+test_public_set_passes (void)
 {
   g_autofree char *golden = public_set ();
   g_autofree char *tmp = test_tmp_dir ();
@@ -59,7 +62,8 @@ test_public_set_passes_with_skips (void)
   float timesteps[6];
   int status;
 
-  status = cli_run (NULL, &out, &err, "engine", "check-golden", golden, "--out", out_dir, NULL);
+  status
+      = cli_run (NULL, &out, &err, "engine", "check-golden", golden, "--out", out_dir, "--require-all", NULL);
   g_test_message ("%s%s", out, err);
   g_assert_cmpint (status, ==, 0);
   line = table_line (out, "unipc_traj");
@@ -72,7 +76,14 @@ test_public_set_passes_with_skips (void)
       g_assert_nonnull (model_line);
       g_assert_true (g_str_has_suffix (model_line, " ok"));
     }
-  g_assert_nonnull (strstr (out, "0 failed, 4 cases skipped"));
+  for (guint i = 0; i < G_N_ELEMENTS (decoder_outputs); i++)
+    {
+      g_autofree char *decoder_line = table_line (out, decoder_outputs[i]);
+
+      g_assert_nonnull (decoder_line);
+      g_assert_true (g_str_has_suffix (decoder_line, " ok"));
+    }
+  g_assert_nonnull (strstr (out, "0 failed, 0 cases skipped"));
 
   /* The result file holds F32 tensors named and shaped as in the golden set. */
   st = safetensors_open (result_path, &error);
@@ -106,20 +117,6 @@ test_public_set_passes_with_skips (void)
 }
 
 static void
-test_public_set_require_all_fails (void)
-{
-  g_autofree char *golden = public_set ();
-  g_autofree char *tmp = test_tmp_dir ();
-  g_autofree char *out = NULL, *err = NULL;
-  int status;
-
-  status = cli_run (NULL, &out, &err, "engine", "check-golden", golden, "--out", tmp, "--require-all", NULL);
-  g_assert_cmpint (status, ==, 1);
-  g_assert_nonnull (strstr (err, "--require-all"));
-  test_rm_rf (tmp);
-}
-
-static void
 test_public_set_json (void)
 {
   g_autofree char *golden = public_set ();
@@ -129,7 +126,7 @@ test_public_set_json (void)
   g_autoptr (GError) error = NULL;
   JsonObject *root;
   JsonArray *results;
-  guint n_sched = 0, n_t5 = 0, n_dit16 = 0, n_dit48 = 0, n_skipped = 0;
+  guint n_sched = 0, n_t5 = 0, n_dit16 = 0, n_dit48 = 0, n_vae = 0, n_pipe = 0;
   int status;
 
   status = cli_run (NULL, &out, &err, "engine", "check-golden", golden, "--out", tmp, "--json", NULL);
@@ -139,7 +136,7 @@ test_public_set_json (void)
   root = json_node_get_object (json_parser_get_root (parser));
   g_assert_true (json_object_get_boolean_member (root, "passed"));
   g_assert_cmpint (json_object_get_int_member (root, "failed"), ==, 0);
-  g_assert_cmpint (json_object_get_int_member (root, "skipped"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (root, "skipped"), ==, 0);
   results = json_object_get_array_member (root, "results");
   for (guint i = 0; i < json_array_get_length (results); i++)
     {
@@ -147,14 +144,12 @@ test_public_set_json (void)
       const char *case_name = json_object_get_string_member (r, "case");
       const char *status_text = json_object_get_string_member (r, "status");
 
-      if (g_str_has_prefix (case_name, "vae") || g_str_has_prefix (case_name, "pipe"))
-        {
-          g_assert_cmpstr (status_text, ==, "skipped");
-          n_skipped++;
-          continue;
-        }
       g_assert_cmpstr (status_text, ==, "ok");
-      if (g_str_equal (case_name, "sched_case"))
+      if (g_str_has_prefix (case_name, "vae"))
+        n_vae++;
+      else if (g_str_has_prefix (case_name, "pipe"))
+        n_pipe++;
+      else if (g_str_equal (case_name, "sched_case"))
         n_sched++;
       else if (g_str_equal (case_name, "t5_case"))
         n_t5++;
@@ -167,7 +162,8 @@ test_public_set_json (void)
   g_assert_cmpuint (n_t5, ==, 4);
   g_assert_cmpuint (n_dit16, ==, 3);
   g_assert_cmpuint (n_dit48, ==, 2);
-  g_assert_cmpuint (n_skipped, ==, 4);
+  g_assert_cmpuint (n_vae, ==, 4);
+  g_assert_cmpuint (n_pipe, ==, 7);
   test_rm_rf (tmp);
 }
 
@@ -908,10 +904,10 @@ write_synthetic_set (const char *dir, double manifest_shift)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "cases");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "vae99_case");
+  json_builder_set_member_name (b, "i2v99_case");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "file");
-  json_builder_add_string_value (b, "vae99_case.safetensors");
+  json_builder_add_string_value (b, "i2v99_case.safetensors");
   json_builder_end_object (b);
   json_builder_set_member_name (b, "sched_case");
   json_builder_begin_object (b);
@@ -992,7 +988,7 @@ test_synthetic_set (void)
       g_assert_nonnull (line);
       g_assert_true (g_str_has_suffix (line, " ok"));
     }
-  g_assert_nonnull (strstr (out, "vae99_case"));
+  g_assert_nonnull (strstr (out, "i2v99_case"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   status = cli_run (NULL, &out, &err, "engine", "check-golden", tmp, "--out", out_dir, "--require-all", NULL);
@@ -1096,9 +1092,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/cli/engine/check-golden/public-set-passes-with-skips",
-                   test_public_set_passes_with_skips);
-  g_test_add_func ("/cli/engine/check-golden/require-all-fails-on-skips", test_public_set_require_all_fails);
+  g_test_add_func ("/cli/engine/check-golden/public-set-passes", test_public_set_passes);
   g_test_add_func ("/cli/engine/check-golden/json-report", test_public_set_json);
   g_test_add_func ("/cli/engine/check-golden/perturbed-output-fails-by-name", test_perturbed_output_fails);
   g_test_add_func ("/cli/engine/check-golden/perturbed-dit-output-fails-by-name",
