@@ -827,6 +827,12 @@ error_from_code (
         _ ("The DashScope account cannot pay for more takes (“%s”). Top up the account or check its "
            "free quota in the Model Studio console."),
         detail);
+  /* takes-server says so when a take would not fit in its machine's memory. */
+  if (g_str_equal (code, "InsufficientMemory"))
+    return g_error_new (TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_OUT_OF_MEMORY,
+                        _ ("The server at %s does not have the memory for this take (“%s”). Choose fewer "
+                           "frames or a smaller size."),
+                        host, detail);
   if (g_str_has_prefix (code, "Throttling") || status == 429)
     return takes_backend_error_new_rate_limited (
         retry_after,

@@ -341,6 +341,7 @@ test_dashscope_create_errors (Fixture *fixture, gconstpointer data)
     { FAKE_DASHSCOPE_REPLY_OK, 400, "InvalidParameter", TAKES_BACKEND_ERROR_BAD_PARAMETERS, FALSE, -1 },
     { FAKE_DASHSCOPE_REPLY_OK, 403, "Arrearage", TAKES_BACKEND_ERROR_QUOTA, FALSE, -1 },
     { FAKE_DASHSCOPE_REPLY_OK, 404, "ModelNotFound", TAKES_BACKEND_ERROR_MISSING_MODEL, FALSE, -1 },
+    { FAKE_DASHSCOPE_REPLY_OK, 500, "InsufficientMemory", TAKES_BACKEND_ERROR_OUT_OF_MEMORY, FALSE, -1 },
     { FAKE_DASHSCOPE_REPLY_OK, 429, "Throttling.AllocationQuota", TAKES_BACKEND_ERROR_RATE_LIMITED, TRUE,
       -1 },
   };
