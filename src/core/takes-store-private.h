@@ -1,6 +1,8 @@
 /* takes-store-private.h: what the store may do to a take and nobody else. */
 #pragma once
 
+#include <sqlite3.h>
+
 #include "takes-take.h"
 #include "takes-store.h"
 
@@ -51,5 +53,16 @@ char *takes_take_dup_variables_json (TakesTake *self);
 /* Makes a library at an older schema @version (0: an empty database), so
  * the tests can check every migration from it. */
 gboolean takes_store_create_at_version (const char *db_path, guint version, GError **error);
+
+/* For the store's extensions (takes-store-*.c), which keep their SQL next to
+ * the feature they serve but share the one connection, so their changes can
+ * join a take's insertion in the same transaction. */
+sqlite3 *takes_store_get_db (TakesStore *self);
+/* Maps an SQLite result code to a TAKES_STORE_ERROR, @what being what could
+ * not be done ("read the queue"). */
+void takes_store_set_sqlite_error (GError **error, sqlite3 *db, int rc, const char *what);
+/* Inserts a take without video, its tags and links checked, inside a
+ * transaction the caller holds; fills in its id, project and timestamps. */
+gboolean takes_store_insert_take_in_transaction (TakesStore *self, TakesTake *take, GError **error);
 
 G_END_DECLS

@@ -178,8 +178,62 @@ static const char takes_store_schema_v1[] =
     "    VALUES (new.id, new.search_prompts, new.search_notes);"
     "END;";
 
+/* Version 2: the queue and the ledger. Jobs keep an order within a
+ * priority (so one can be moved before another) and the estimated cost that
+ * counts against the project's budget until the job ends; ledger entries
+ * keep their project when the take is deleted, so spending stays known. */
+static const char takes_store_schema_v2[] =
+    "ALTER TABLE jobs ADD COLUMN position REAL NOT NULL DEFAULT 0;"
+    "UPDATE jobs SET position = id;"
+    "ALTER TABLE jobs ADD COLUMN estimated_cost REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN currency TEXT NOT NULL DEFAULT '';"
+    "DROP INDEX jobs_ready;"
+    "CREATE INDEX jobs_ready ON jobs(state, priority DESC, position, id);"
+    "ALTER TABLE ledger ADD COLUMN project_id INTEGER REFERENCES projects(id) ON DELETE SET NULL;"
+    "UPDATE ledger SET project_id = (SELECT t.project_id FROM takes AS t WHERE t.id = ledger.take_id);"
+    "CREATE INDEX ledger_project ON ledger(project_id, created_at);"
+    "CREATE TABLE budgets ("
+    "  project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,"
+    "  amount REAL NOT NULL CHECK (amount >= 0),"
+    "  currency TEXT NOT NULL CHECK (length(currency) = 3),"
+    "  updated_at INTEGER NOT NULL"
+    ");";
+
+/* Version 3: a shot's in and out points within its chosen take, and the
+ * takes kept as its alternatives. */
+static const char takes_store_schema_v3[] =
+    "ALTER TABLE shots ADD COLUMN in_us INTEGER NOT NULL DEFAULT 0 CHECK (in_us >= 0);"
+    "ALTER TABLE shots ADD COLUMN out_us INTEGER NOT NULL DEFAULT 0 CHECK (out_us >= 0);"
+    "CREATE TABLE shot_takes ("
+    "  shot_id INTEGER NOT NULL REFERENCES shots(id) ON DELETE CASCADE,"
+    "  take_id INTEGER NOT NULL REFERENCES takes(id) ON DELETE CASCADE,"
+    "  added_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (shot_id, take_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX shot_takes_take ON shot_takes(take_id);"
+    "INSERT INTO shot_takes (shot_id, take_id, added_at)"
+    "  SELECT id, chosen_take_id, updated_at FROM shots WHERE chosen_take_id IS NOT NULL;"
+    "CREATE INDEX comparisons_created ON comparisons(created_at);";
+
+/* Version 4: a batch keeps its whole plan, not only the template and the
+ * values: the negative template, how variables combine, how seeds are
+ * chosen, the variables in the order of the file (the JSON of "variables"
+ * has its keys sorted) and the recipe parameters. */
+static const char takes_store_schema_v4[] =
+    "ALTER TABLE batches ADD COLUMN negative TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE batches ADD COLUMN mode TEXT NOT NULL DEFAULT 'cross' CHECK (mode IN ('cross', 'zip'));"
+    "ALTER TABLE batches ADD COLUMN seed_mode TEXT NOT NULL DEFAULT 'vary'"
+    "  CHECK (seed_mode IN ('fixed', 'vary', 'list'));"
+    "ALTER TABLE batches ADD COLUMN seed TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(seed));"
+    "ALTER TABLE batches ADD COLUMN axes TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(axes));"
+    "ALTER TABLE batches ADD COLUMN params TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params));"
+    "UPDATE batches SET axes = (SELECT json_group_array(key) FROM json_each(batches.variables));";
+
 static const TakesStoreMigration takes_store_migrations[] = {
   { 1, takes_store_schema_v1 },
+  { 2, takes_store_schema_v2 },
+  { 3, takes_store_schema_v3 },
+  { 4, takes_store_schema_v4 },
 };
 
 G_END_DECLS

@@ -3199,3 +3199,48 @@ takes_store_get_media_file (TakesStore *self, TakesTake *take)
     return NULL;
   return g_build_filename (self->data_dir, takes_take_get_media_path (take), NULL);
 }
+
+/* For the store's extensions ------------------------------------------------ */
+
+sqlite3 *
+takes_store_get_db (TakesStore *self)
+{
+  g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
+
+  return self->db;
+}
+
+void
+takes_store_set_sqlite_error (GError **error, sqlite3 *db, int rc, const char *what)
+{
+  set_sqlite_error (error, db, rc, what);
+}
+
+gboolean
+takes_store_insert_take_in_transaction (TakesStore *self, TakesTake *take, GError **error)
+{
+  g_autoptr (sqlite3_stmt) insert = NULL;
+  gint64 project_id;
+  gint64 now = g_get_real_time ();
+  gint64 id;
+
+  g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
+  g_return_val_if_fail (TAKES_IS_TAKE (take), FALSE);
+  g_return_val_if_fail (takes_take_get_id (take) == 0, FALSE);
+  g_return_val_if_fail (!sqlite3_get_autocommit (self->db), FALSE);
+
+  project_id
+      = takes_take_get_project_id (take) > 0 ? takes_take_get_project_id (take) : self->default_project;
+  if (!check_take_text (take, error) || !require_project (self, project_id, error)
+      || !check_links (self, 0, project_id, takes_take_get_shot_id (take), takes_take_get_batch_id (take),
+                       takes_take_get_parent_id (take), error))
+    return FALSE;
+  insert = prepare (self, insert_take_sql, _ ("add the take"), error);
+  if (insert == NULL || !insert_take (self, insert, take, project_id, now, error))
+    return FALSE;
+  id = sqlite3_last_insert_rowid (self->db);
+  if (!insert_tags (self, id, takes_take_get_tags (take), error))
+    return FALSE;
+  takes_take_set_stored (take, id, project_id, NULL, now, now);
+  return TRUE;
+}

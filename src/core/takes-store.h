@@ -47,7 +47,7 @@ typedef enum
 
 /* The schema version this build writes; see the migration list in
  * takes-store.c. */
-#define TAKES_STORE_SCHEMA_VERSION 1
+#define TAKES_STORE_SCHEMA_VERSION 4
 
 typedef enum
 {
