@@ -10,6 +10,10 @@
 /* One line per top-level word; keep it in the order the help shows. */
 static const TakesCliCommand commands[] = {
   { "init", N_("Create the library, or check that it opens"), takes_cli_cmd_init },
+  { "generate", N_("Make a take from a prompt (queues it, then waits for it)"), takes_cli_cmd_generate },
+  { "queue", N_("List, pause, resume, cancel, retry or reorder queued takes"), takes_cli_cmd_queue },
+  { "backends", N_("List the backends and check that they can be reached"), takes_cli_cmd_backends },
+  { "ledger", N_("Show what generation cost, and set a project’s budget"), takes_cli_cmd_ledger },
   { "import", N_("Add a video file to the library as a take"), takes_cli_cmd_import },
   { "list", N_("List takes with filters, newest first"), takes_cli_cmd_list },
   { "show", N_("Show one take with its recipe and lineage"), takes_cli_cmd_show },

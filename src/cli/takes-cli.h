@@ -54,5 +54,9 @@ int takes_cli_cmd_delete  (int argc, char **argv);
 int takes_cli_cmd_export  (int argc, char **argv);
 int takes_cli_cmd_db      (int argc, char **argv);
 int takes_cli_cmd_engine  (int argc, char **argv);
+int takes_cli_cmd_generate (int argc, char **argv);
+int takes_cli_cmd_queue    (int argc, char **argv);
+int takes_cli_cmd_backends (int argc, char **argv);
+int takes_cli_cmd_ledger   (int argc, char **argv);
 
 G_END_DECLS
