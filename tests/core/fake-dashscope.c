@@ -5,6 +5,9 @@
 
 #define CREATE_PATH "/api/v1/services/aigc/video-generation/video-synthesis"
 #define TASKS_PATH "/api/v1/tasks/"
+#define HELD_PREFIX "/held"
+#define HELD_TRICKLE 64
+#define HELD_TRICKLE_MS 50
 
 typedef struct
 {
@@ -34,6 +37,10 @@ struct _FakeDashscope
   char *failure_message;
   GBytes *video;
   FakeOssMode video_mode;
+  gsize hold_bytes;
+  guint n_held;
+  GPtrArray *held; /* Held, open until the fake is freed */
+  guint held_source;
   GHashTable *tasks; /* id → FakeTask */
   guint next_task;
   guint n_creates;
@@ -185,8 +192,9 @@ add_task_output (FakeDashscope *self, JsonBuilder *builder, FakeTask *task, cons
     }
   if (g_str_equal (status, "SUCCEEDED"))
     {
-      g_autofree char *url = g_strdup_printf (
-          "%s/oss/%s.mp4?Expires=1754100000&OSSAccessKeyId=fake&Signature=x%%2By", self->origin, task->id);
+      g_autofree char *url
+          = g_strdup_printf ("%s%s/%s.mp4?Expires=1754100000&OSSAccessKeyId=fake&Signature=x%%2By",
+                             self->origin, self->hold_bytes > 0 ? HELD_PREFIX : "/oss", task->id);
 
       json_builder_set_member_name (builder, "video_url");
       json_builder_add_string_value (builder, url);
@@ -378,6 +386,96 @@ api_handler (
     set_error (msg, 404, "NotFound", "No such route.");
 }
 
+/* Holding downloads ------------------------------------------------------- */
+
+typedef struct
+{
+  GIOStream *stream;
+  gsize offset; /* of the video, sent so far */
+  gboolean gone;
+} Held;
+
+static void
+held_free (gpointer data)
+{
+  Held *held = data;
+
+  g_io_stream_close (held->stream, NULL, NULL);
+  g_object_unref (held->stream);
+  g_free (held);
+}
+
+/* Small blocking writes: a loopback socket takes them at once, and a client
+ * that went away makes them fail instead of block. */
+static gboolean
+held_send (Held *held, const void *data, gsize size)
+{
+  if (!held->gone
+      && !g_output_stream_write_all (g_io_stream_get_output_stream (held->stream), data, size, NULL, NULL,
+                                     NULL))
+    held->gone = TRUE;
+  return !held->gone;
+}
+
+/* A trickle after the first part: a client that reports its progress now
+ * and then sees bytes arriving, yet the video never completes. */
+static gboolean
+held_trickle_cb (gpointer user_data)
+{
+  FakeDashscope *self = user_data;
+  gsize size = g_bytes_get_size (self->video);
+
+  for (guint i = 0; i < self->held->len; i++)
+    {
+      Held *held = g_ptr_array_index (self->held, i);
+      gsize n = MIN (HELD_TRICKLE, size - 1 - MIN (held->offset, size - 1));
+
+      if (n > 0 && held_send (held, (const guint8 *)g_bytes_get_data (self->video, NULL) + held->offset, n))
+        held->offset += n;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Written by hand on the stolen connection, so the first part surely leaves
+ * this process while the end of the video never does. */
+static void
+held_handler (
+    SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer user_data)
+{
+  FakeDashscope *self = user_data;
+  const char *name = path + strlen (HELD_PREFIX);
+  g_autofree char *task_id = NULL;
+  gsize size = g_bytes_get_size (self->video);
+  g_autofree char *head = NULL;
+  Held *held;
+
+  while (*name == '/')
+    name++;
+  task_id
+      = g_strndup (name, g_str_has_suffix (name, ".mp4") ? strlen (name) - strlen (".mp4") : strlen (name));
+  if (g_strcmp0 (soup_server_message_get_method (msg), "GET") != 0
+      || g_hash_table_lookup (self->tasks, task_id) == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  g_assert_cmpuint (self->hold_bytes, <, size);
+  head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: %" G_GSIZE_FORMAT
+                          "\r\nAccept-Ranges: bytes\r\n\r\n",
+                          size);
+  held = g_new0 (Held, 1);
+  held->stream = soup_server_message_steal_connection (msg);
+  g_ptr_array_add (self->held, held);
+  if (held_send (held, head, strlen (head))
+      && held_send (held, g_bytes_get_data (self->video, NULL), self->hold_bytes))
+    {
+      held->offset = self->hold_bytes;
+      self->n_held++;
+    }
+  if (self->held_source == 0)
+    self->held_source = g_timeout_add (HELD_TRICKLE_MS, held_trickle_cb, self);
+}
+
 FakeDashscope *
 fake_dashscope_new (const char *api_key)
 {
@@ -399,6 +497,8 @@ fake_dashscope_new (const char *api_key)
   self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, fake_task_free);
   self->request_log = g_string_new (NULL);
   soup_server_add_handler (self->server, "/api", api_handler, self, NULL);
+  self->held = g_ptr_array_new_with_free_func (held_free);
+  soup_server_add_handler (self->server, HELD_PREFIX, held_handler, self, NULL);
   return self;
 }
 
@@ -408,6 +508,9 @@ fake_dashscope_free (FakeDashscope *self)
   if (self == NULL)
     return;
   fake_oss_free (self->oss);
+  soup_server_remove_handler (self->server, HELD_PREFIX);
+  g_clear_handle_id (&self->held_source, g_source_remove);
+  g_ptr_array_unref (self->held);
   soup_server_disconnect (self->server);
   g_object_unref (self->server);
   g_free (self->origin);
@@ -493,6 +596,18 @@ fake_dashscope_set_video (FakeDashscope *self, GBytes *video, FakeOssMode mode)
   self->video_mode = mode;
 }
 
+void
+fake_dashscope_set_video_hold (FakeDashscope *self, gsize bytes)
+{
+  self->hold_bytes = bytes;
+}
+
+guint
+fake_dashscope_get_n_held (FakeDashscope *self)
+{
+  return self->n_held;
+}
+
 guint
 fake_dashscope_get_n_creates (FakeDashscope *self)
 {
@@ -509,6 +624,14 @@ guint
 fake_dashscope_get_n_cancels (FakeDashscope *self)
 {
   return self->n_cancels;
+}
+
+guint
+fake_dashscope_get_task_queries (FakeDashscope *self, const char *task_id)
+{
+  FakeTask *task = g_hash_table_lookup (self->tasks, task_id);
+
+  return task != NULL ? task->queries : 0;
 }
 
 JsonObject *

@@ -7,6 +7,7 @@
  *   GET  {base}/tasks/{id}                                       query
  *   POST {base}/tasks/{id}/cancel                                cancel (PENDING only)
  *   GET  /oss/{id}.mp4?Expires=…&Signature=…                     the result (a FakeOss)
+ *   GET  /held/{id}.mp4?Expires=…&Signature=…                    the result, held (see below)
  */
 #pragma once
 
@@ -57,9 +58,20 @@ void fake_dashscope_set_failure (FakeDashscope *self, const char *code, const ch
 /* What a SUCCEEDED task's video_url serves, and how. */
 void fake_dashscope_set_video (FakeDashscope *self, GBytes *video, FakeOssMode mode);
 
+/* From now on a SUCCEEDED task's video_url points at a route that announces
+ * the whole video, sends its first @bytes, then trickles on a few bytes at a
+ * time but never sends the last one, until the client goes away or the fake
+ * is freed: a download caught in the middle, for crash tests. 0 (the
+ * default) serves videos whole through the OSS fake again. */
+void fake_dashscope_set_video_hold (FakeDashscope *self, gsize bytes);
+/* Downloads whose first part was written to the client and that are held. */
+guint fake_dashscope_get_n_held (FakeDashscope *self);
+
 guint fake_dashscope_get_n_creates (FakeDashscope *self);
 guint fake_dashscope_get_n_queries (FakeDashscope *self);
 guint fake_dashscope_get_n_cancels (FakeDashscope *self);
+/* Queries of one task so far; 0 for a task the fake never created. */
+guint fake_dashscope_get_task_queries (FakeDashscope *self, const char *task_id);
 /* The body of the last create request, or NULL. */
 JsonObject *fake_dashscope_get_last_create (FakeDashscope *self);
 const char *fake_dashscope_get_last_task_id (FakeDashscope *self);
