@@ -59,4 +59,12 @@ int takes_cli_cmd_queue    (int argc, char **argv);
 int takes_cli_cmd_backends (int argc, char **argv);
 int takes_cli_cmd_ledger   (int argc, char **argv);
 
+int takes_cli_cmd_compare    (int argc, char **argv);
+int takes_cli_cmd_vote       (int argc, char **argv);
+int takes_cli_cmd_rank       (int argc, char **argv);
+int takes_cli_cmd_storyboard (int argc, char **argv);
+/* In takes-cli-export-review.c. */
+int takes_cli_cmd_contact_sheet (int argc, char **argv);
+int takes_cli_cmd_package       (int argc, char **argv);
+
 G_END_DECLS
