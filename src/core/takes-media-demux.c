@@ -220,8 +220,19 @@ takes_media_add_file_source (GstElement *pipeline,
   plug->stream_func = stream_func;
   plug->done_func = done_func;
   plug->user_data = user_data;
-  /* Freed with the pipeline, after its streaming threads have stopped. */
-  g_object_set_data_full (G_OBJECT (pipeline), "takes-media-plug", plug, plug_free);
+  /* Freed with the pipeline, after its streaming threads have stopped. A
+   * pipeline may read several files, each with its own plug. */
+  {
+    GPtrArray *plugs = g_object_get_data (G_OBJECT (pipeline), "takes-media-plugs");
+
+    if (plugs == NULL)
+      {
+        plugs = g_ptr_array_new_with_free_func (plug_free);
+        g_object_set_data_full (G_OBJECT (pipeline), "takes-media-plugs", plugs,
+                                (GDestroyNotify)g_ptr_array_unref);
+      }
+    g_ptr_array_add (plugs, plug);
+  }
 
   g_object_set (src, "location", path, NULL);
   gst_bin_add_many (GST_BIN (pipeline), src, typefind, NULL);
@@ -287,16 +298,40 @@ takes_media_caps_are_video (const GstCaps *caps)
   return g_str_has_prefix (name, "video/") || g_str_has_prefix (name, "image/");
 }
 
-void
-takes_media_stop_pipeline (GstElement *pipeline)
-{
-  Plug *plug = g_object_get_data (G_OBJECT (pipeline), "takes-media-plug");
+static void close_plugs (GstElement *element);
 
-  if (plug != NULL)
+static void
+close_plugs_cb (const GValue *item, gpointer user_data)
+{
+  close_plugs (g_value_get_object (item));
+}
+
+/* File sources may sit in bins inside the pipeline (one per compared take);
+ * every one of them must stop plugging before the pipeline goes down. */
+static void
+close_plugs (GstElement *element)
+{
+  GPtrArray *plugs = g_object_get_data (G_OBJECT (element), "takes-media-plugs");
+
+  for (guint i = 0; plugs != NULL && i < plugs->len; i++)
     {
+      Plug *plug = g_ptr_array_index (plugs, i);
+
       g_rec_mutex_lock (&plug->plug_lock);
       plug->closing = TRUE;
       g_rec_mutex_unlock (&plug->plug_lock);
     }
+  if (GST_IS_BIN (element))
+    {
+      g_autoptr (GstIterator) children = gst_bin_iterate_elements (GST_BIN (element));
+
+      gst_iterator_foreach (children, close_plugs_cb, NULL);
+    }
+}
+
+void
+takes_media_stop_pipeline (GstElement *pipeline)
+{
+  close_plugs (pipeline);
   gst_element_set_state (pipeline, GST_STATE_NULL);
 }

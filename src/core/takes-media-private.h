@@ -33,12 +33,14 @@ typedef void (*TakesMediaStreamFunc) (GstPad *pad, GstCaps *caps, gpointer user_
 /* Called once every stream has been announced. */
 typedef void (*TakesMediaStreamsDoneFunc) (gpointer user_data);
 
-/* Sets a pipeline made with takes_media_add_file_source to NULL without
- * racing a streaming thread that is still plugging elements. */
+/* Sets a pipeline holding file sources made with takes_media_add_file_source
+ * (in it or in bins inside it) to NULL without racing a streaming thread that
+ * is still plugging elements. */
 void takes_media_stop_pipeline (GstElement *pipeline);
 
-/* Adds filesrc → typefind → demuxers to pipeline, the demuxers chosen by rank
- * and plugged directly so their errors always reach the bus. */
+/* Adds filesrc → typefind → demuxers to pipeline (a pipeline or a bin inside
+ * one; several files may share it), the demuxers chosen by rank and plugged
+ * directly so their errors always reach the bus. */
 gboolean takes_media_add_file_source (GstElement *pipeline,
                                       const char *path,
                                       TakesMediaStreamFunc stream_func,
