@@ -219,13 +219,17 @@ takes_cli_cmd_batch (int argc, char **argv)
   name_program ();
   if (argc >= 2 && g_str_equal (argv[1], "plan"))
     return batch_plan (argc - 1, argv + 1);
+  if (argc >= 2 && g_str_equal (argv[1], "run"))
+    return takes_cli_batch_run (argc - 1, argv + 1);
   if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
     {
-      g_print ("%s\n\n  plan FILE [--json]   %s\n", _ ("Usage: takes-cli batch plan FILE [--json]"),
-               _ ("Expand a batch file and show what it would make (a dry run)"));
+      g_print ("%s\n\n  plan FILE [--json]   %s\n  run FILE [--wait]    %s\n",
+               _ ("Usage: takes-cli batch plan|run FILE"),
+               _ ("Expand a batch file and show what it would make (a dry run)"),
+               _ ("Queue a take per variant, after checking every prompt"));
       return TAKES_CLI_EXIT_OK;
     }
-  return unknown_subcommand ("batch", argc >= 2 ? argv[1] : NULL, "plan");
+  return unknown_subcommand ("batch", argc >= 2 ? argv[1] : NULL, "plan, run");
 }
 
 /* ------------------------------------------------------------------ optimize */

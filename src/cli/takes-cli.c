@@ -30,7 +30,7 @@ static const TakesCliCommand commands[] = {
   { "contact-sheet", N_("Lay takes out on a PNG or PDF sheet with frame, prompt and verdicts"), takes_cli_cmd_contact_sheet },
   { "package", N_("Copy the approved takes out with a CSV and JSON of their recipes"), takes_cli_cmd_package },
   { "db", N_("Check the library (db check)"), takes_cli_cmd_db },
-  { "batch", N_("Plan a batch of variants from a template (dry run)"), takes_cli_cmd_batch },
+  { "batch", N_("Plan a batch of variants from a template, or queue it (batch plan|run)"), takes_cli_cmd_batch },
   { "optimize", N_("Suggest what a prompt is missing, or rewrite it with an LLM"), takes_cli_cmd_optimize },
   { "safety", N_("Check a prompt against the safety word lists"), takes_cli_cmd_safety },
   { "models", N_("Check the model files in a folder (models scan DIR)"), takes_cli_cmd_models },

@@ -38,6 +38,8 @@ gboolean takes_cli_parse    (const char   *command,
 /* Sub-command groups; each lives in its own src/cli/takes-cli-<group>.c. */
 int takes_cli_cmd_version (int argc, char **argv);
 int takes_cli_cmd_batch    (int argc, char **argv);
+/* `batch run`, in takes-cli-batch.c; `batch` dispatches to it. */
+int takes_cli_batch_run    (int argc, char **argv);
 int takes_cli_cmd_optimize (int argc, char **argv);
 int takes_cli_cmd_safety   (int argc, char **argv);
 int takes_cli_cmd_models   (int argc, char **argv);
