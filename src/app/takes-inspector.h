@@ -1,0 +1,26 @@
+/* takes-inspector.h: one take in detail: playback, recipe, lineage, review.
+ *
+ * Signals:
+ *   take-selected (gint64 take_id): a parent or child in the lineage was clicked.
+ *   generate-again (TakesTake *take): "Generate Again with Changes" was clicked.
+ *   take-changed (TakesTake *take): rating, decision, tags or notes were saved.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "takes-store.h"
+
+G_BEGIN_DECLS
+
+#define TAKES_TYPE_INSPECTOR (takes_inspector_get_type ())
+G_DECLARE_FINAL_TYPE (TakesInspector, takes_inspector, TAKES, INSPECTOR, GtkWidget)
+
+GtkWidget *takes_inspector_new (void);
+
+void takes_inspector_set_store (TakesInspector *self, TakesStore *store);
+/* Shows @take (re-read from the store), or the empty state for NULL. */
+void takes_inspector_set_take (TakesInspector *self, TakesTake *take);
+TakesTake *takes_inspector_get_take (TakesInspector *self);
+
+G_END_DECLS

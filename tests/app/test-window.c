@@ -1,0 +1,296 @@
+/* test-window.c: the studio window on empty and large libraries, with its
+ * gallery filters, search, optimizer and screenshots of the main views. */
+#include "config.h"
+
+#include "app-test-util.h"
+#include "takes-optimizer-panel.h"
+#include "takes-window.h"
+
+static TakesWindow *
+open_window (TakesStore *store)
+{
+  TakesWindow *window = takes_window_new (NULL, store, NULL);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  app_test_wait_frames (GTK_WIDGET (window), 3);
+  /* GTK holds the toplevel's reference; ours lets the test see it finalized. */
+  return g_object_ref (window);
+}
+
+static void
+close_window (TakesWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  app_test_wait (50);
+  g_assert_finalize_object (window);
+}
+
+static void
+test_window_opens_empty (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("empty");
+  TakesWindow *window = open_window (store);
+  TakesGallery *gallery = takes_window_get_gallery (window);
+  GtkWidget *stack;
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (takes_gallery_get_list (gallery))), ==, 0);
+  g_assert_null (takes_gallery_get_selected_take (gallery));
+  /* The first-run page explains the three ways to generate. */
+  stack = gtk_widget_get_first_child (gtk_widget_get_first_child (GTK_WIDGET (gallery)));
+  while (stack != NULL && !GTK_IS_STACK (stack))
+    stack = gtk_widget_get_next_sibling (stack);
+  g_assert_nonnull (stack);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "empty");
+
+  g_free (app_test_screenshot (GTK_WIDGET (window), "window-empty"));
+  close_window (window);
+}
+
+static void
+test_window_opens_large_library (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("large");
+  TakesWindow *window;
+  TakesTakeList *list;
+  gint64 start;
+
+  start = g_get_monotonic_time ();
+  app_test_fill_store (store, 10000);
+  g_test_message ("10,000 takes stored in %.0f ms", (g_get_monotonic_time () - start) / 1000.0);
+  start = g_get_monotonic_time ();
+  window = open_window (store);
+  list = takes_gallery_get_list (takes_window_get_gallery (window));
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 10000);
+  /* Only the rows the grid keeps near the screen were read (at most 30
+   * rows of 8 columns, which may straddle three pages of 120), never the
+   * whole library. */
+  g_assert_cmpuint (takes_take_list_get_n_page_reads (list), <=, 3);
+  g_test_message ("window with 10,000 takes drawn in %.0f ms", (g_get_monotonic_time () - start) / 1000.0);
+
+  close_window (window);
+}
+
+static void
+test_window_filters_and_search_narrow (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("filters");
+  TakesWindow *window;
+  TakesGallery *gallery;
+  TakesTakeList *list;
+  guint all;
+
+  app_test_fill_store (store, 400);
+  window = open_window (store);
+  gallery = takes_window_get_gallery (window);
+  list = takes_gallery_get_list (gallery);
+  all = g_list_model_get_n_items (G_LIST_MODEL (list));
+  g_assert_cmpuint (all, ==, 400);
+
+  takes_gallery_set_search_text (gallery, "whale");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 100);
+  for (guint i = 0; i < 100; i += 17)
+    {
+      g_autoptr (TakesTake) take = g_list_model_get_item (G_LIST_MODEL (list), i);
+      g_assert_nonnull (strstr (takes_take_get_prompt (take), "whale"));
+    }
+  app_test_wait_frames (GTK_WIDGET (window), 2);
+  g_free (app_test_screenshot (GTK_WIDGET (window), "window-search"));
+
+  /* Chinese text is found character by character. */
+  takes_gallery_set_search_text (gallery, "熊猫");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 100);
+
+  takes_gallery_set_search_text (gallery, "no such words anywhere");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 0);
+
+  takes_gallery_set_search_text (gallery, "");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, all);
+
+  takes_take_list_set_tag (list, "hero");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, (400 + 6) / 7);
+  takes_take_list_set_tag (list, NULL);
+
+  takes_take_list_set_decision_mask (list, 1 << TAKES_DECISION_APPROVED);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 20);
+  takes_take_list_set_decision_mask (list, 0);
+
+  takes_take_list_set_min_rating (list, 5);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), <, all);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), >, 0);
+  takes_take_list_set_min_rating (list, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, all);
+
+  close_window (window);
+}
+
+static void
+test_window_selection_shows_inspector (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("inspector");
+  TakesWindow *window;
+  TakesGallery *gallery;
+  TakesTake *shown;
+
+  app_test_fill_store (store, 30);
+  window = open_window (store);
+  gallery = takes_window_get_gallery (window);
+  {
+    g_autoptr (TakesTake) first = g_list_model_get_item (G_LIST_MODEL (takes_gallery_get_list (gallery)), 0);
+    g_assert_true (takes_gallery_select_take (gallery, takes_take_get_id (first)));
+    shown = takes_inspector_get_take (takes_window_get_inspector (window));
+    g_assert_nonnull (shown);
+    g_assert_cmpint (takes_take_get_id (shown), ==, takes_take_get_id (first));
+  }
+  app_test_wait_frames (GTK_WIDGET (window), 2);
+  g_free (app_test_screenshot (GTK_WIDGET (window), "window-inspector"));
+  close_window (window);
+}
+
+static void
+test_window_optimizer_accept_changes_prompt (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("optimizer");
+  TakesWindow *window = open_window (store);
+  TakesPromptEditor *editor = takes_window_get_editor (window);
+  TakesOptimizerPanel *panel = takes_prompt_editor_get_optimizer_panel (editor);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  takes_prompt_editor_set_prompt (editor, "a cat sits on a wall");
+  takes_prompt_editor_show_assistant (editor, TRUE);
+  app_test_wait_frames (GTK_WIDGET (window), 3);
+  g_assert_cmpuint (takes_optimizer_panel_get_n_suggestions (panel), >, 0);
+  g_free (app_test_screenshot (GTK_WIDGET (window), "window-assistant"));
+
+  before = takes_prompt_editor_get_prompt (editor);
+  g_assert_true (takes_optimizer_panel_accept (panel, 0));
+  after = takes_prompt_editor_get_prompt (editor);
+  g_assert_cmpstr (before, !=, after);
+  g_assert_nonnull (strstr (after, "cat"));
+  g_assert_cmpstr (takes_optimizer_panel_get_original (panel), ==, "a cat sits on a wall");
+
+  /* A rejected suggestion leaves the prompt alone and leaves the list. */
+  {
+    guint n = takes_optimizer_panel_get_n_suggestions (panel);
+    g_autofree char *unchanged = NULL;
+
+    if (n > 0)
+      {
+        g_assert_true (takes_optimizer_panel_reject (panel, 0));
+        g_assert_cmpuint (takes_optimizer_panel_get_n_suggestions (panel), ==, n - 1);
+        unchanged = takes_prompt_editor_get_prompt (editor);
+        g_assert_cmpstr (unchanged, ==, after);
+      }
+  }
+  close_window (window);
+}
+
+static void
+test_window_bulk_actions_change_every_selected_take (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("bulk");
+  TakesWindow *window;
+  TakesGallery *gallery;
+  TakesTakeList *list;
+  g_autoptr (GArray) ids = NULL;
+  guint64 left = 0;
+  TakesTakeQuery all;
+
+  app_test_fill_store (store, 40);
+  window = open_window (store);
+  gallery = takes_window_get_gallery (window);
+  list = takes_gallery_get_list (gallery);
+  takes_take_list_set_tag (list, "hero");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 6);
+  takes_gallery_select_all (gallery);
+  ids = takes_gallery_get_selected_ids (gallery);
+  g_assert_cmpuint (ids->len, ==, 6);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.rate", "u", 4));
+  {
+    g_autoptr (GArray) still = takes_gallery_get_selected_ids (gallery);
+    g_assert_cmpuint (still->len, ==, 6);
+  }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.reject", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.add-tag", "s", "campaign"));
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr (TakesTake) take = takes_store_get_take (store, g_array_index (ids, gint64, i), NULL);
+
+      g_assert_cmpuint (takes_take_get_rating (take), ==, 4);
+      g_assert_cmpint (takes_take_get_decision (take), ==, TAKES_DECISION_REJECTED);
+      g_assert_true (takes_take_has_tag (take, "campaign"));
+    }
+
+  /* Delete waits for the undo toast; closing the window lets it go ahead. */
+  takes_gallery_select_all (gallery);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.delete", NULL));
+  takes_take_query_init (&all);
+  g_assert_true (takes_store_count_takes (store, &all, &left, NULL));
+  g_assert_cmpuint (left, ==, 40);
+  close_window (window);
+  g_assert_true (takes_store_count_takes (store, &all, &left, NULL));
+  g_assert_cmpuint (left, ==, 34);
+}
+
+/* The main views in Chinese, for the translator and for checking that CJK
+ * text fits; strings not yet in the catalogue stay English. */
+static void
+test_window_screenshots_in_chinese (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("chinese");
+  g_autofree char *old_language = g_strdup (g_getenv ("LANGUAGE"));
+  TakesWindow *window;
+
+  app_test_fill_store (store, 24);
+  g_setenv ("LANGUAGE", "zh_CN", TRUE);
+  /* glibc rereads LANGUAGE only after the locale is set again. */
+  setlocale (LC_ALL, "");
+  window = open_window (store);
+  takes_prompt_editor_set_prompt (takes_window_get_editor (window), "一只猫在窗台上晒太阳，{时间}");
+  {
+    g_autoptr (TakesTake) first = g_list_model_get_item (
+        G_LIST_MODEL (takes_gallery_get_list (takes_window_get_gallery (window))), 0);
+    takes_gallery_select_take (takes_window_get_gallery (window), takes_take_get_id (first));
+  }
+  app_test_wait_frames (GTK_WIDGET (window), 3);
+  g_free (app_test_screenshot (GTK_WIDGET (window), "window-zh_CN"));
+  takes_prompt_editor_show_assistant (takes_window_get_editor (window), TRUE);
+  app_test_wait_frames (GTK_WIDGET (window), 3);
+  g_free (app_test_screenshot (GTK_WIDGET (window), "window-assistant-zh_CN"));
+  close_window (window);
+
+  if (old_language != NULL)
+    g_setenv ("LANGUAGE", old_language, TRUE);
+  else
+    g_unsetenv ("LANGUAGE");
+  setlocale (LC_ALL, "");
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  app_test_setup_env ();
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/window/open/empty-library", test_window_opens_empty);
+  g_test_add_func ("/window/open/ten-thousand-takes-reads-only-visible-pages",
+                   test_window_opens_large_library);
+  g_test_add_func ("/window/gallery/filters-and-search-narrow-the-grid",
+                   test_window_filters_and_search_narrow);
+  g_test_add_func ("/window/gallery/selection-shows-the-inspector", test_window_selection_shows_inspector);
+  g_test_add_func ("/window/optimizer/accepted-suggestion-changes-the-prompt",
+                   test_window_optimizer_accept_changes_prompt);
+  g_test_add_func ("/window/gallery/bulk-actions-change-every-selected-take",
+                   test_window_bulk_actions_change_every_selected_take);
+  g_test_add_func ("/window/screenshots/chinese", test_window_screenshots_in_chinese);
+
+  status = g_test_run ();
+  app_test_cleanup_root ();
+  return status;
+}

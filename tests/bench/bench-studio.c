@@ -1,0 +1,253 @@
+/* bench-studio.c: the studio's cold start and gallery scrolling.
+ *
+ * Cold start: from opening the library to the first frame the window draws,
+ * with a library of 100,000 takes (target: under 400 ms), and, as the peer
+ * measured in the same run, with an empty library: the ratio says what the
+ * size of the library costs at start. Scrolling: the gallery scrolled from
+ * the top to the end of 10,000 takes in SCROLL_FRAMES equal steps, one per
+ * frame; a frame that comes later than 1.5 frame intervals after the one
+ * before counts as dropped.
+ *
+ * Runs under Xvfb (xvfb-run -a) with the cairo renderer, like the tests.
+ * TAKES_BENCH_TAKES overrides the library size for quick runs.
+ */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "takes-window.h"
+
+#define TARGET_START_MS 400.0
+#define SCROLL_TAKES 10000
+/* The whole list in about ten seconds at 60 Hz: a quick flick, several rows
+ * of new cards every frame. */
+#define SCROLL_FRAMES 600
+
+static char *root;
+
+static const char *const subjects[] = {
+  "a red fox running through snow", "an astronaut floating in space", "a paper boat drifting on a river",
+  "一只熊猫在竹林里吃竹子",         "a street musician in the rain",  "热气球飞过山谷",
+};
+
+static TakesStore *
+make_library (const char *name, guint n)
+{
+  g_autofree char *dir = g_build_filename (root, name, NULL);
+  g_autoptr (GError) error = NULL;
+  TakesStore *store = takes_store_open (dir, TAKES_STORE_OPEN_DEFAULT, &error);
+  const guint batch = 5000;
+
+  g_assert_no_error (error);
+  for (guint start = 0; start < n; start += batch)
+    {
+      g_autoptr (GPtrArray) takes = g_ptr_array_new_with_free_func (g_object_unref);
+
+      for (guint i = start; i < MIN (n, start + batch); i++)
+        {
+          g_autoptr (TakesRecipe) recipe = takes_recipe_new ();
+          g_autofree char *prompt
+              = g_strdup_printf ("%s, variant %u", subjects[i % G_N_ELEMENTS (subjects)], i);
+          TakesTake *take;
+
+          takes_recipe_set_prompt (recipe, prompt);
+          takes_recipe_set_seed (recipe, i);
+          take = takes_take_new (recipe);
+          takes_take_set_status (take, TAKES_TAKE_STATUS_DONE);
+          g_ptr_array_add (takes, take);
+        }
+      if (!takes_store_add_takes (store, takes, &error))
+        g_error ("%s", error->message);
+    }
+  return store;
+}
+
+static void
+after_paint_cb (GdkFrameClock *clock, gpointer user_data)
+{
+  gboolean *drawn = user_data;
+
+  *drawn = TRUE;
+}
+
+/* Milliseconds from opening the library in @dir to the window's first frame. */
+static double
+cold_start (const char *name, TakesWindow **window_out)
+{
+  g_autofree char *dir = g_build_filename (root, name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TakesStore) store = NULL;
+  gint64 start = g_get_monotonic_time ();
+  TakesWindow *window;
+  gboolean drawn = FALSE;
+  double ms;
+
+  store = takes_store_open (dir, TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &error);
+  g_assert_no_error (error);
+  window = takes_window_new (NULL, store, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  /* Presenting realizes the window, so it has its frame clock; the first
+   * frame is on screen once that clock has painted. */
+  {
+    GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+    gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), &drawn);
+
+    while (!drawn)
+      g_main_context_iteration (NULL, TRUE);
+    ms = (g_get_monotonic_time () - start) / 1000.0;
+    g_signal_handler_disconnect (clock, id);
+  }
+  *window_out = window;
+  return ms;
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  GtkAdjustment *adjustment;
+  gint64 last;
+  gint64 interval;
+  guint frames;
+  guint dropped;
+  gint64 worst;
+  double step;
+  gboolean done;
+} Scroll;
+
+static gboolean
+scroll_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  Scroll *scroll = user_data;
+  gint64 now = gdk_frame_clock_get_frame_time (clock);
+  double value = gtk_adjustment_get_value (scroll->adjustment);
+  double end
+      = gtk_adjustment_get_upper (scroll->adjustment) - gtk_adjustment_get_page_size (scroll->adjustment);
+
+  if (scroll->last != 0)
+    {
+      gint64 gap = now - scroll->last;
+
+      scroll->frames++;
+      scroll->worst = MAX (scroll->worst, gap);
+      if (gap > scroll->interval * 3 / 2)
+        scroll->dropped++;
+    }
+  scroll->last = now;
+  if (value >= end)
+    {
+      scroll->done = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  gtk_adjustment_set_value (scroll->adjustment, MIN (value + scroll->step, end));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+destroy_window (TakesWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *env = g_getenv ("TAKES_BENCH_TAKES");
+  guint n = env != NULL ? (guint)atoi (env) : 100000;
+  g_autofree char *cache = NULL;
+  TakesWindow *window = NULL;
+  double empty_ms, full_ms;
+  gint64 start;
+
+  root = g_dir_make_tmp ("takes-bench-studio-XXXXXX", NULL);
+  cache = g_build_filename (root, "cache", NULL);
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  g_setenv ("GSK_RENDERER", "cairo", TRUE);
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  gtk_init ();
+  adw_init ();
+
+  start = g_get_monotonic_time ();
+  g_object_unref (make_library ("full", n));
+  g_object_unref (make_library ("empty", 0));
+  g_object_unref (make_library ("scroll", MIN (n, SCROLL_TAKES)));
+  printf ("# libraries built in %.1f s\n", (g_get_monotonic_time () - start) / 1e6);
+
+  /* The first window of the process also loads GTK's theme and fonts; it is
+   * left out so both figures compare the same, warm work. */
+  cold_start ("empty", &window);
+  destroy_window (window);
+
+  empty_ms = cold_start ("empty", &window);
+  destroy_window (window);
+  full_ms = cold_start ("full", &window);
+  destroy_window (window);
+
+  printf ("%-44s %10s %10s\n", "cold start to first frame", "ms", "target");
+  printf ("%-44s %10.1f %10s\n", "  empty library (peer)", empty_ms, "");
+  {
+    g_autofree char *label = g_strdup_printf ("%u takes", n);
+    printf ("  %-42s %10.1f %10.0f %s\n", label, full_ms, TARGET_START_MS,
+            full_ms < TARGET_START_MS ? "ok" : "SLOWER THAN TARGET");
+  }
+  printf ("%-44s %10.2f\n", "  ratio full / empty", full_ms / empty_ms);
+
+  {
+    Scroll scroll = { 0 };
+    GtkWidget *grid;
+    GdkFrameClock *clock;
+    guint pixels;
+
+    cold_start ("scroll", &window);
+    grid = find_descendant (GTK_WIDGET (takes_window_get_gallery (window)), GTK_TYPE_GRID_VIEW);
+    scroll.adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (grid));
+    clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+    {
+      /* The frame clock paces frames by the refresh rate; 60 Hz on Xvfb. */
+      gint64 refresh = 0;
+      gdk_frame_clock_get_refresh_info (clock, gdk_frame_clock_get_frame_time (clock), &refresh, NULL);
+      scroll.interval = refresh > 0 ? refresh : 16667;
+    }
+    pixels = (guint)gtk_adjustment_get_upper (scroll.adjustment);
+    scroll.step = MAX (1.0, (double)pixels / SCROLL_FRAMES);
+    start = g_get_monotonic_time ();
+    gtk_widget_add_tick_callback (grid, scroll_tick_cb, &scroll, NULL);
+    while (!scroll.done)
+      g_main_context_iteration (NULL, TRUE);
+    printf ("%-44s %10u takes, %u px\n", "gallery scroll", MIN (n, SCROLL_TAKES), pixels);
+    printf ("%-44s %10u\n", "  frames", scroll.frames);
+    printf ("%-44s %10u (%.1f %%)\n", "  dropped (later than 1.5 intervals)", scroll.dropped,
+            scroll.frames > 0 ? 100.0 * scroll.dropped / scroll.frames : 0.0);
+    printf ("%-44s %10.1f ms (interval %.1f ms)\n", "  worst frame gap", scroll.worst / 1000.0,
+            scroll.interval / 1000.0);
+    printf ("%-44s %10.1f s\n", "  wall time", (g_get_monotonic_time () - start) / 1e6);
+    destroy_window (window);
+  }
+
+  {
+    g_autofree char *quoted = g_shell_quote (root);
+    g_autofree char *command = g_strdup_printf ("rm -rf %s", quoted);
+    g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
+  }
+  g_free (root);
+  return 0;
+}
