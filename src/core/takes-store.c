@@ -2636,6 +2636,11 @@ build_from_where (const TakesTakeQuery *query, GArray *bindings, gboolean *uses_
       g_string_append (where, " AND EXISTS (SELECT 1 FROM tags AS g WHERE g.take_id = t.id AND g.name = ?)");
       bind_text (bindings, g_strstrip (g_strdup (query->tag)));
     }
+  if (query->backend != NULL)
+    {
+      g_string_append (where, " AND t.backend = ?");
+      bind_text (bindings, g_strdup (query->backend));
+    }
   if (query->min_rating > 0)
     {
       g_string_append (where, " AND t.rating >= ?");

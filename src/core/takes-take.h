@@ -154,6 +154,7 @@ typedef struct
   gint64 batch_id;     /* 0: any batch */
   gint64 parent_id;    /* 0: any parent */
   const char *tag;     /* NULL: any */
+  const char *backend; /* NULL: any; a backend id such as "local" or "dashscope" */
   guint min_rating;    /* 0: any */
   guint status_mask;   /* 1 << TakesTakeStatus bits; 0: any */
   guint decision_mask; /* 1 << TakesDecision bits; 0: any */

@@ -557,6 +557,12 @@ test_store_query_filters (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   batch = takes_store_create_batch (f->store, project->id, "colours", "a {colour} tulip field", NULL, &error);
   g_assert_no_error (error);
+  {
+    g_autoptr (TakesRecipe) recipe = takes_recipe_copy (takes_take_get_recipe (in_project));
+
+    takes_recipe_set_backend (recipe, "comfyui");
+    takes_take_set_recipe (in_project, recipe);
+  }
   takes_take_set_project_id (in_project, project->id);
   takes_take_set_shot_id (in_project, shot->id);
   takes_take_set_batch_id (in_project, batch->id);
@@ -601,6 +607,16 @@ test_store_query_filters (Fixture *f, gconstpointer data)
   q.min_rating = 3;
   ids = query_ids (f, &q);
   assert_ids (ids, (gint64[]){ t2, t1 }, 2);
+  g_clear_pointer (&ids, g_array_unref);
+
+  takes_take_query_init (&q);
+  q.backend = "comfyui";
+  ids = query_ids (f, &q);
+  assert_ids (ids, (gint64[]){ t4 }, 1);
+  g_clear_pointer (&ids, g_array_unref);
+  q.backend = "no-such-backend";
+  ids = query_ids (f, &q);
+  g_assert_cmpuint (ids->len, ==, 0);
   g_clear_pointer (&ids, g_array_unref);
 
   takes_take_query_init (&q);
