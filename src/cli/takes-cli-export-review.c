@@ -16,18 +16,6 @@
 #include "takes-cli.h"
 #include "takes-review-export.h"
 
-static TakesStore *
-open_library (int *exit_code)
-{
-  g_autoptr (GError) error = NULL;
-  TakesStore *store
-      = takes_store_open (NULL, TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &error);
-
-  if (store == NULL)
-    *exit_code = takes_cli_fail_error (TAKES_CLI_EXIT_FAIL, error);
-  return store;
-}
-
 /* contact-sheet ------------------------------------------------------------ */
 
 int
@@ -77,7 +65,8 @@ takes_cli_cmd_contact_sheet (int argc, char **argv)
       id = (gint64)value;
       g_array_append_val (ids, id);
     }
-  if ((store = open_library (&code)) == NULL)
+  if ((store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
+      == NULL)
     return code;
   if (!takes_contact_sheet_write (store, (const gint64 *)(gpointer)ids->data, ids->len, out, &options, NULL,
                                   &error))
@@ -135,7 +124,8 @@ takes_cli_cmd_package (int argc, char **argv)
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("package takes no arguments besides its options"));
   if (out == NULL)
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("package needs --out DIR"));
-  if ((store = open_library (&code)) == NULL)
+  if ((store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
+      == NULL)
     return code;
   if (project_name != NULL)
     {

@@ -38,17 +38,6 @@
 
 /* Helpers ------------------------------------------------------------------ */
 
-static TakesStore *
-open_store (int *exit_code)
-{
-  g_autoptr (GError) error = NULL;
-  TakesStore *store = takes_store_open (NULL, TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &error);
-
-  if (store == NULL)
-    *exit_code = takes_cli_fail_error (TAKES_CLI_EXIT_FAIL, error);
-  return store;
-}
-
 static gboolean
 parse_id (const char *text, gint64 *id, int *exit_code)
 {
@@ -522,7 +511,7 @@ takes_cli_cmd_generate (int argc, char **argv)
   settings = takes_backend_registry_get_settings ();
   if (backend_id == NULL)
     backend_id = takes_backend_registry_get_default_id (settings);
-  if ((store = open_store (&exit_code)) == NULL)
+  if ((store = takes_cli_open_store (TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &exit_code)) == NULL)
     return exit_code;
   if (project_name != NULL)
     {
@@ -718,7 +707,7 @@ takes_cli_cmd_queue (int argc, char **argv)
                         _ ("Look at and change the queue of takes."), entries, &argc, &argv, &exit_code))
     return exit_code;
   action = argc >= 2 ? argv[1] : "list";
-  if ((store = open_store (&exit_code)) == NULL)
+  if ((store = takes_cli_open_store (TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &exit_code)) == NULL)
     return exit_code;
 
   if (g_str_equal (action, "list"))
@@ -893,7 +882,7 @@ takes_cli_cmd_ledger (int argc, char **argv)
   if (by != NULL && !takes_ledger_group_from_string (by, &group))
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("ledger: group by backend, project or day, not “%s”"),
                            by);
-  if ((store = open_store (&exit_code)) == NULL)
+  if ((store = takes_cli_open_store (TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &exit_code)) == NULL)
     return exit_code;
   ledger = takes_ledger_new (store);
   if (project_name != NULL)

@@ -25,18 +25,6 @@
 /* The confidence `rank --next` aims for between neighbours. */
 #define NEXT_PAIR_CONFIDENCE 0.9
 
-static TakesStore *
-open_library (int *exit_code)
-{
-  g_autoptr (GError) error = NULL;
-  TakesStore *store
-      = takes_store_open (NULL, TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &error);
-
-  if (store == NULL)
-    *exit_code = takes_cli_fail_error (TAKES_CLI_EXIT_FAIL, error);
-  return store;
-}
-
 static gboolean
 parse_id (const char *text, const char *what, gint64 *id, int *exit_code)
 {
@@ -126,7 +114,8 @@ takes_cli_cmd_compare (int argc, char **argv)
                            _ ("“%s” is not a compare mode; use sbs, wipe, diff or toggle"), mode_text);
   options.split = split;
   if (!parse_id (argv[1], _ ("take"), &id_a, &code) || !parse_id (argv[2], _ ("take"), &id_b, &code)
-      || (store = open_library (&code)) == NULL)
+      || (store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
+             == NULL)
     return code;
   if ((a = takes_store_get_take (store, id_a, &error)) == NULL
       || (b = takes_store_get_take (store, id_b, &error)) == NULL)
@@ -190,7 +179,8 @@ takes_cli_cmd_vote (int argc, char **argv)
   if (!takes_verdict_from_string (argv[3], &verdict))
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("“%s” is not a verdict; use a, b or tie"), argv[3]);
   if (!parse_id (argv[1], _ ("take"), &a, &code) || !parse_id (argv[2], _ ("take"), &b, &code)
-      || (store = open_library (&code)) == NULL)
+      || (store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
+             == NULL)
     return code;
   comparison = takes_store_add_comparison (store, a, b, verdict, note, &error);
   if (comparison == NULL)
@@ -227,7 +217,9 @@ takes_cli_cmd_rank (int argc, char **argv)
     return code;
   if (argc != 2)
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("rank needs a batch number"));
-  if (!parse_id (argv[1], _ ("batch"), &batch, &code) || (store = open_library (&code)) == NULL)
+  if (!parse_id (argv[1], _ ("batch"), &batch, &code)
+      || (store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
+             == NULL)
     return code;
   ranking = takes_store_rank_batch (store, batch, &ids, &error);
   if (ranking == NULL)
@@ -357,7 +349,8 @@ takes_cli_cmd_storyboard (int argc, char **argv)
     return code;
   if (argc < 2)
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("storyboard needs list, add-shot, pick or export"));
-  if ((store = open_library (&code)) == NULL)
+  if ((store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
+      == NULL)
     return code;
   project = find_project (store, project_name, &code);
   if (project == 0)

@@ -65,6 +65,17 @@ takes_cli_fail_error (int code, const GError *error)
   return takes_cli_fail (code, "%s", error->message);
 }
 
+TakesStore *
+takes_cli_open_store (TakesStoreOpenFlags flags, int *exit_code)
+{
+  g_autoptr (GError) error = NULL;
+  TakesStore *store = takes_store_open (NULL, flags, &error);
+
+  if (store == NULL)
+    *exit_code = takes_cli_fail_error (TAKES_CLI_EXIT_FAIL, error);
+  return store;
+}
+
 gboolean
 takes_cli_parse (const char   *command,
                  const char   *parameter_string,

@@ -2,6 +2,8 @@
 
 #include <glib.h>
 
+#include "takes-store.h"
+
 G_BEGIN_DECLS
 
 /* Exit codes: 0 done, 1 the request failed (bad input, unknown id, a check
@@ -25,6 +27,9 @@ const TakesCliCommand *takes_cli_commands (guint *n_commands);
 /* One clear line on stderr, prefixed with the program name; returns @code. */
 int  takes_cli_fail         (int code, const char *format, ...) G_GNUC_PRINTF (2, 3);
 int  takes_cli_fail_error   (int code, const GError *error);
+/* Opens the library with @flags; on failure prints why, sets @exit_code
+ * and returns NULL. */
+TakesStore *takes_cli_open_store (TakesStoreOpenFlags flags, int *exit_code);
 
 /* Parses @entries for a sub-command; on failure prints one line and returns FALSE. */
 gboolean takes_cli_parse    (const char   *command,

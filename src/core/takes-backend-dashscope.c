@@ -113,23 +113,6 @@ dashscope_model_free (gpointer data)
 
 /* The models file ----------------------------------------------------------- */
 
-static gboolean
-parse_size (const char *text, guint *width, guint *height)
-{
-  g_auto (GStrv) parts = NULL;
-  guint64 w = 0, h = 0;
-
-  if (text == NULL)
-    return FALSE;
-  parts = g_strsplit (text, "*", 3);
-  if (g_strv_length (parts) != 2 || !g_ascii_string_to_unsigned (parts[0], 10, 1, 16384, &w, NULL)
-      || !g_ascii_string_to_unsigned (parts[1], 10, 1, 16384, &h, NULL))
-    return FALSE;
-  *width = (guint)w;
-  *height = (guint)h;
-  return TRUE;
-}
-
 static GStrv
 string_array (JsonObject *object, const char *member)
 {
@@ -215,7 +198,7 @@ load_models (TakesBackendDashscope *self, GError **error)
         {
           guint w, h;
 
-          if (!parse_size (sizes[i], &w, &h))
+          if (!takes_backend_dashscope_parse_size (sizes[i], &w, &h))
             return models_file_error (error, self->models_file, _ ("a size is not written as W*H"));
           g_hash_table_insert (self->size_tiers, g_strdup (sizes[i]), g_strdup (name));
         }
@@ -684,7 +667,8 @@ add_model_caps (TakesBackendDashscope *self, TakesBackendCapabilities *caps, Das
     {
       guint w, h;
 
-      if (g_strv_contains ((const char *const *)model->tiers, value) && parse_size (key, &w, &h))
+      if (g_strv_contains ((const char *const *)model->tiers, value)
+          && takes_backend_dashscope_parse_size (key, &w, &h))
         takes_backend_model_caps_add_size (entry, w, h);
     }
   g_array_append_vals (entry->durations, model->durations->data, model->durations->len);
@@ -741,10 +725,9 @@ validate_recipe (TakesBackendDashscope *self, TakesRecipe *recipe, DashscopeMode
     return FALSE;
   if (seed < 0 || seed > G_GINT64_CONSTANT (2147483647))
     {
-      g_set_error (
-          error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_BAD_PARAMETERS,
-          _ ("DashScope takes seeds from 0 to 2147483647; %" PRId64 " is outside that range."),
-          seed);
+      g_set_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_BAD_PARAMETERS,
+                   _ ("DashScope takes seeds from 0 to 2147483647; %" PRId64 " is outside that range."),
+                   seed);
       return FALSE;
     }
   if (model_out != NULL)

@@ -366,3 +366,20 @@ takes_backend_json_get_number (JsonObject *object, const char *member, double *v
     return FALSE;
   return TRUE;
 }
+
+gboolean
+takes_backend_dashscope_parse_size (const char *text, guint *width, guint *height)
+{
+  g_auto (GStrv) parts = NULL;
+  guint64 w = 0, h = 0;
+
+  if (text == NULL)
+    return FALSE;
+  parts = g_strsplit (text, "*", 3);
+  if (g_strv_length (parts) != 2 || !g_ascii_string_to_unsigned (parts[0], 10, 1, 16384, &w, NULL)
+      || !g_ascii_string_to_unsigned (parts[1], 10, 1, 16384, &h, NULL))
+    return FALSE;
+  *width = (guint)w;
+  *height = (guint)h;
+  return TRUE;
+}

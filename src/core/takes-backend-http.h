@@ -38,4 +38,7 @@ const char *takes_backend_json_get_string (JsonObject *object, const char *membe
 JsonObject *takes_backend_json_get_object (JsonObject *object, const char *member);
 gboolean takes_backend_json_get_number (JsonObject *object, const char *member, double *value);
 
+/* Reads a DashScope size, "WIDTH*HEIGHT" with each side 1 to 16384. */
+gboolean takes_backend_dashscope_parse_size (const char *text, guint *width, guint *height);
+
 G_END_DECLS

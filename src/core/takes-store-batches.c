@@ -19,8 +19,6 @@
 #define MAX_TEMPLATE_CHARS 20000
 #define N_STATUSES 5
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
 /* Boxed types ------------------------------------------------------------ */
 
 TakesBatchInfo *
@@ -134,71 +132,6 @@ takes_batch_grid_get_take (const TakesBatchGrid *grid, guint row, guint column)
 }
 
 /* SQLite helpers --------------------------------------------------------- */
-
-static sqlite3_stmt *
-prepare (TakesStore *self, const char *sql, const char *what, GError **error)
-{
-  sqlite3 *db = takes_store_get_db (self);
-  sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      takes_store_set_sqlite_error (error, db, rc, what);
-      return NULL;
-    }
-  return stmt;
-}
-
-/* A write transaction that rolls back when it goes out of scope
- * uncommitted. */
-typedef struct
-{
-  sqlite3 *db;
-  gboolean active;
-} Transaction;
-
-static void
-transaction_clear (Transaction *txn)
-{
-  if (txn->active)
-    sqlite3_exec (txn->db, "ROLLBACK", NULL, NULL, NULL);
-  txn->active = FALSE;
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Transaction, transaction_clear)
-
-static gboolean
-transaction_begin (TakesStore *self, Transaction *txn, GError **error)
-{
-  int rc;
-
-  txn->db = takes_store_get_db (self);
-  /* IMMEDIATE takes the write lock now, so a busy library fails here and
-   * not half way through the batch. */
-  rc = sqlite3_exec (txn->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-  if (rc != SQLITE_OK)
-    {
-      takes_store_set_sqlite_error (error, txn->db, rc, _ ("start a change to the library"));
-      return FALSE;
-    }
-  txn->active = TRUE;
-  return TRUE;
-}
-
-static gboolean
-transaction_commit (Transaction *txn, GError **error)
-{
-  int rc = sqlite3_exec (txn->db, "COMMIT", NULL, NULL, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      takes_store_set_sqlite_error (error, txn->db, rc, _ ("save the change to the library"));
-      return FALSE;
-    }
-  txn->active = FALSE;
-  return TRUE;
-}
 
 static char *
 node_to_json (JsonNode *node)
@@ -434,10 +367,11 @@ insert_batch (TakesStore *self, gint64 project_id, TakesBatchPlan *plan, GError 
   const char *name = takes_batch_plan_get_name (plan);
   sqlite3 *db = takes_store_get_db (self);
 
-  insert = prepare (self,
-                    "INSERT INTO batches (project_id, name, template, variables, created_at, negative, mode, "
-                    "seed_mode, seed, axes, params) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    _ ("store the batch"), error);
+  insert = takes_store_prepare (
+      self,
+      "INSERT INTO batches (project_id, name, template, variables, created_at, negative, mode, "
+      "seed_mode, seed, axes, params) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+      _ ("store the batch"), error);
   if (insert == NULL)
     return 0;
   sqlite3_bind_int64 (insert, 1, project_id);
@@ -474,7 +408,7 @@ insert_batch (TakesStore *self, gint64 project_id, TakesBatchPlan *plan, GError 
 TakesBatchInfo *
 takes_store_create_batch_from_plan (TakesStore *self, gint64 project_id, TakesBatchPlan *plan, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   gint64 batch_id;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
@@ -482,10 +416,10 @@ takes_store_create_batch_from_plan (TakesStore *self, gint64 project_id, TakesBa
 
   if (project_id <= 0)
     project_id = takes_store_get_default_project (self);
-  if (!check_batch_text (plan, error) || !transaction_begin (self, &txn, error))
+  if (!check_batch_text (plan, error) || !takes_store_transaction_begin (self, &txn, error))
     return NULL;
   batch_id = insert_batch (self, project_id, plan, error);
-  if (batch_id == 0 || !transaction_commit (&txn, error))
+  if (batch_id == 0 || !takes_store_transaction_commit (&txn, error))
     return NULL;
   return takes_store_get_batch_info (self, batch_id, error);
 }
@@ -499,7 +433,7 @@ takes_store_delete_empty_batch (TakesStore *self, gint64 batch_id, GError **erro
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  stmt = prepare (
+  stmt = takes_store_prepare (
       self, "DELETE FROM batches WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM takes WHERE batch_id = ?1)",
       _ ("delete the batch"), error);
   if (stmt == NULL)
@@ -533,7 +467,7 @@ takes_store_add_batch (TakesStore *self,
                        GPtrArray **takes,
                        GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (GPtrArray) made = NULL;
   gint64 batch_id;
 
@@ -545,7 +479,7 @@ takes_store_add_batch (TakesStore *self,
   if (!check_batch_text (plan, error))
     return NULL;
   made = takes_batch_plan_make_takes (plan, project_id, backend, model, error);
-  if (made == NULL || !transaction_begin (self, &txn, error))
+  if (made == NULL || !takes_store_transaction_begin (self, &txn, error))
     return NULL;
   batch_id = insert_batch (self, project_id, plan, error);
   if (batch_id == 0)
@@ -561,7 +495,7 @@ takes_store_add_batch (TakesStore *self,
           && !take_func (self, take, takes_batch_plan_get_variant (plan, i), user_data, error))
         return NULL;
     }
-  if (!transaction_commit (&txn, error))
+  if (!takes_store_transaction_commit (&txn, error))
     return NULL;
 
   if (takes != NULL)
@@ -610,18 +544,19 @@ count_takes (TakesStore *self, GHashTable *infos, gint64 batch_id, gint64 projec
   int rc;
 
   if (batch_id > 0)
-    stmt = prepare (self, "SELECT batch_id, status, count(*) FROM takes WHERE batch_id = ?1 GROUP BY status",
-                    _ ("count the takes of the batch"), error);
+    stmt = takes_store_prepare (
+        self, "SELECT batch_id, status, count(*) FROM takes WHERE batch_id = ?1 GROUP BY status",
+        _ ("count the takes of the batch"), error);
   else if (project_id > 0)
-    stmt = prepare (self,
-                    "SELECT t.batch_id, t.status, count(*) FROM takes AS t JOIN batches AS b "
-                    "ON b.id = t.batch_id WHERE b.project_id = ?1 GROUP BY t.batch_id, t.status",
-                    _ ("count the takes of the batches"), error);
+    stmt = takes_store_prepare (self,
+                                "SELECT t.batch_id, t.status, count(*) FROM takes AS t JOIN batches AS b "
+                                "ON b.id = t.batch_id WHERE b.project_id = ?1 GROUP BY t.batch_id, t.status",
+                                _ ("count the takes of the batches"), error);
   else
-    stmt = prepare (self,
-                    "SELECT batch_id, status, count(*) FROM takes WHERE batch_id IS NOT NULL "
-                    "GROUP BY batch_id, status",
-                    _ ("count the takes of the batches"), error);
+    stmt = takes_store_prepare (self,
+                                "SELECT batch_id, status, count(*) FROM takes WHERE batch_id IS NOT NULL "
+                                "GROUP BY batch_id, status",
+                                _ ("count the takes of the batches"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, batch_id > 0 ? batch_id : project_id);
@@ -658,8 +593,8 @@ takes_store_get_batch_info (TakesStore *self, gint64 batch_id, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self, "SELECT " BATCH_COLUMNS " FROM batches AS b WHERE b.id = ?1", _ ("read the batch"),
-                  error);
+  stmt = takes_store_prepare (self, "SELECT " BATCH_COLUMNS " FROM batches AS b WHERE b.id = ?1",
+                              _ ("read the batch"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, batch_id);
@@ -694,11 +629,12 @@ takes_store_list_batch_infos (TakesStore *self, gint64 project_id, GError **erro
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self,
-                  project_id > 0 ? "SELECT " BATCH_COLUMNS " FROM batches AS b WHERE b.project_id = ?1 "
-                                   "ORDER BY b.id DESC"
-                                 : "SELECT " BATCH_COLUMNS " FROM batches AS b ORDER BY b.id DESC",
-                  _ ("list the batches"), error);
+  stmt = takes_store_prepare (self,
+                              project_id > 0
+                                  ? "SELECT " BATCH_COLUMNS " FROM batches AS b WHERE b.project_id = ?1 "
+                                    "ORDER BY b.id DESC"
+                                  : "SELECT " BATCH_COLUMNS " FROM batches AS b ORDER BY b.id DESC",
+                              _ ("list the batches"), error);
   if (stmt == NULL)
     return NULL;
   if (project_id > 0)
@@ -890,8 +826,8 @@ takes_store_get_batch_grid (TakesStore *self,
 
   axis_init (&rows, info, row_axis);
   axis_init (&columns, info, column_axis);
-  stmt = prepare (self, "SELECT id, variables FROM takes WHERE batch_id = ?1 ORDER BY id",
-                  _ ("read the takes of the batch"), error);
+  stmt = takes_store_prepare (self, "SELECT id, variables FROM takes WHERE batch_id = ?1 ORDER BY id",
+                              _ ("read the takes of the batch"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, batch_id);

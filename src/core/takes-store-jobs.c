@@ -15,37 +15,7 @@
 #include "takes-store-jobs.h"
 #include "takes-store-private.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
 /* Helpers ---------------------------------------------------------------- */
-
-static sqlite3_stmt *
-prepare (TakesStore *store, const char *sql, const char *what, GError **error)
-{
-  sqlite3 *db = takes_store_get_db (store);
-  sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      takes_store_set_sqlite_error (error, db, rc, what);
-      return NULL;
-    }
-  return stmt;
-}
-
-static gboolean
-step_done (TakesStore *store, sqlite3_stmt *stmt, const char *what, GError **error)
-{
-  int rc = sqlite3_step (stmt);
-
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    {
-      takes_store_set_sqlite_error (error, takes_store_get_db (store), rc, what);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static void
 bind_text_or_null (sqlite3_stmt *stmt, int index, const char *text)
@@ -54,53 +24,6 @@ bind_text_or_null (sqlite3_stmt *stmt, int index, const char *text)
     sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
   else
     sqlite3_bind_null (stmt, index);
-}
-
-/* Rolls back when it goes out of scope uncommitted. */
-typedef struct
-{
-  sqlite3 *db;
-  gboolean active;
-} Txn;
-
-static void
-txn_clear (Txn *txn)
-{
-  if (txn->active)
-    sqlite3_exec (txn->db, "ROLLBACK", NULL, NULL, NULL);
-  txn->active = FALSE;
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Txn, txn_clear)
-
-static gboolean
-txn_begin (TakesStore *store, Txn *txn, GError **error)
-{
-  int rc;
-
-  txn->db = takes_store_get_db (store);
-  rc = sqlite3_exec (txn->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-  if (rc != SQLITE_OK)
-    {
-      takes_store_set_sqlite_error (error, txn->db, rc, _ ("start a change to the library"));
-      return FALSE;
-    }
-  txn->active = TRUE;
-  return TRUE;
-}
-
-static gboolean
-txn_commit (Txn *txn, GError **error)
-{
-  int rc = sqlite3_exec (txn->db, "COMMIT", NULL, NULL, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      takes_store_set_sqlite_error (error, txn->db, rc, _ ("save the change to the library"));
-      return FALSE;
-    }
-  txn->active = FALSE;
-  return TRUE;
 }
 
 static TakesTakeStatus
@@ -195,14 +118,14 @@ takes_store_list_jobs (TakesStore *self, gboolean include_finished, GError **err
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self,
-                  include_finished
-                      ? "SELECT " JOB_COLUMNS " FROM jobs AS j JOIN takes AS t ON t.id = j.take_id "
-                        "ORDER BY j.priority DESC, j.position, j.id"
-                      : "SELECT " JOB_COLUMNS " FROM jobs AS j JOIN takes AS t ON t.id = j.take_id "
-                        "WHERE j.state IN ('queued', 'running', 'paused') "
-                        "ORDER BY j.priority DESC, j.position, j.id",
-                  _ ("read the queue"), error);
+  stmt = takes_store_prepare (
+      self,
+      include_finished ? "SELECT " JOB_COLUMNS " FROM jobs AS j JOIN takes AS t ON t.id = j.take_id "
+                         "ORDER BY j.priority DESC, j.position, j.id"
+                       : "SELECT " JOB_COLUMNS " FROM jobs AS j JOIN takes AS t ON t.id = j.take_id "
+                         "WHERE j.state IN ('queued', 'running', 'paused') "
+                         "ORDER BY j.priority DESC, j.position, j.id",
+      _ ("read the queue"), error);
   if (stmt == NULL)
     return NULL;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -223,9 +146,9 @@ takes_store_get_job (TakesStore *self, gint64 job_id, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self,
-                  "SELECT " JOB_COLUMNS " FROM jobs AS j JOIN takes AS t ON t.id = j.take_id WHERE j.id = ?",
-                  _ ("read the queue"), error);
+  stmt = takes_store_prepare (
+      self, "SELECT " JOB_COLUMNS " FROM jobs AS j JOIN takes AS t ON t.id = j.take_id WHERE j.id = ?",
+      _ ("read the queue"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, job_id);
@@ -251,7 +174,7 @@ takes_store_enqueue_takes (TakesStore *self,
                            GArray *job_ids,
                            GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) last = NULL;
   g_autoptr (sqlite3_stmt) insert = NULL;
   g_autoptr (GArray) ids = NULL;
@@ -263,9 +186,10 @@ takes_store_enqueue_takes (TakesStore *self,
   g_return_val_if_fail (takes != NULL, FALSE);
 
   ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), takes->len);
-  if (!txn_begin (self, &txn, error))
+  if (!takes_store_transaction_begin (self, &txn, error))
     return FALSE;
-  last = prepare (self, "SELECT max(position) FROM jobs WHERE priority = ?", _ ("add to the queue"), error);
+  last = takes_store_prepare (self, "SELECT max(position) FROM jobs WHERE priority = ?",
+                              _ ("add to the queue"), error);
   if (last == NULL)
     return FALSE;
   sqlite3_bind_int (last, 1, priority);
@@ -277,11 +201,11 @@ takes_store_enqueue_takes (TakesStore *self,
     }
   position = sqlite3_column_type (last, 0) == SQLITE_NULL ? 0 : floor (sqlite3_column_double (last, 0));
 
-  insert
-      = prepare (self,
-                 "INSERT INTO jobs (take_id, backend, state, priority, position, estimated_cost, currency, "
-                 "created_at, updated_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?7)",
-                 _ ("add to the queue"), error);
+  insert = takes_store_prepare (
+      self,
+      "INSERT INTO jobs (take_id, backend, state, priority, position, estimated_cost, currency, "
+      "created_at, updated_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?7)",
+      _ ("add to the queue"), error);
   if (insert == NULL)
     return FALSE;
   for (guint i = 0; i < takes->len; i++)
@@ -306,7 +230,7 @@ takes_store_enqueue_takes (TakesStore *self,
       sqlite3_bind_text (insert, 6, currencies != NULL && currencies[i] != NULL ? currencies[i] : "", -1,
                          SQLITE_STATIC);
       sqlite3_bind_int64 (insert, 7, now);
-      if (!step_done (self, insert, _ ("add to the queue"), error))
+      if (!takes_store_step_done (self, insert, _ ("add to the queue"), error))
         {
           for (guint j = 0; j <= i; j++)
             takes_take_set_stored (g_ptr_array_index (takes, j), 0, 0, NULL, 0, 0);
@@ -315,7 +239,7 @@ takes_store_enqueue_takes (TakesStore *self,
       id = sqlite3_last_insert_rowid (txn.db);
       g_array_append_val (ids, id);
     }
-  if (!txn_commit (&txn, error))
+  if (!takes_store_transaction_commit (&txn, error))
     {
       for (guint j = 0; j < takes->len; j++)
         takes_take_set_stored (g_ptr_array_index (takes, j), 0, 0, NULL, 0, 0);
@@ -333,7 +257,7 @@ update_job_and_take (TakesStore *self, const TakesJobRow *row, GError **error)
   g_autoptr (sqlite3_stmt) take = NULL;
   gint64 now = g_get_real_time ();
 
-  job = prepare (
+  job = takes_store_prepare (
       self,
       "UPDATE jobs SET state = ?1, priority = ?2, position = ?3, attempts = ?4, next_attempt_at = ?5, "
       "last_error = ?6, remote_task_id = ?7, estimated_cost = ?8, currency = ?9, updated_at = ?10 "
@@ -352,7 +276,7 @@ update_job_and_take (TakesStore *self, const TakesJobRow *row, GError **error)
   sqlite3_bind_text (job, 9, row->currency != NULL ? row->currency : "", -1, SQLITE_STATIC);
   sqlite3_bind_int64 (job, 10, now);
   sqlite3_bind_int64 (job, 11, row->id);
-  if (!step_done (self, job, _ ("update the queue"), error))
+  if (!takes_store_step_done (self, job, _ ("update the queue"), error))
     return FALSE;
   if (sqlite3_changes (takes_store_get_db (self)) == 0)
     {
@@ -361,25 +285,27 @@ update_job_and_take (TakesStore *self, const TakesJobRow *row, GError **error)
                    row->id);
       return FALSE;
     }
-  take = prepare (self, "UPDATE takes SET status = ?1, updated_at = ?2 WHERE id = ?3 AND status <> ?1",
-                  _ ("update the queue"), error);
+  take = takes_store_prepare (self,
+                              "UPDATE takes SET status = ?1, updated_at = ?2 WHERE id = ?3 AND status <> ?1",
+                              _ ("update the queue"), error);
   if (take == NULL)
     return FALSE;
   sqlite3_bind_text (take, 1, takes_take_status_to_string (take_status_for (row->state)), -1, SQLITE_STATIC);
   sqlite3_bind_int64 (take, 2, now);
   sqlite3_bind_int64 (take, 3, row->take_id);
-  return step_done (self, take, _ ("update the queue"), error);
+  return takes_store_step_done (self, take, _ ("update the queue"), error);
 }
 
 gboolean
 takes_store_save_job (TakesStore *self, const TakesJobRow *row, GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
   g_return_val_if_fail (row != NULL, FALSE);
 
-  return txn_begin (self, &txn, error) && update_job_and_take (self, row, error) && txn_commit (&txn, error);
+  return takes_store_transaction_begin (self, &txn, error) && update_job_and_take (self, row, error)
+         && takes_store_transaction_commit (&txn, error);
 }
 
 static gboolean
@@ -394,10 +320,11 @@ insert_ledger (TakesStore *self,
 {
   g_autoptr (sqlite3_stmt) stmt = NULL;
 
-  stmt = prepare (self,
-                  "INSERT INTO ledger (take_id, project_id, backend, seconds, cost, currency, created_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                  _ ("record the cost"), error);
+  stmt = takes_store_prepare (
+      self,
+      "INSERT INTO ledger (take_id, project_id, backend, seconds, cost, currency, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+      _ ("record the cost"), error);
   if (stmt == NULL)
     return FALSE;
   if (take_id > 0)
@@ -413,7 +340,7 @@ insert_ledger (TakesStore *self,
   sqlite3_bind_double (stmt, 5, MAX (cost, 0));
   sqlite3_bind_text (stmt, 6, currency != NULL ? currency : "", -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 7, g_get_real_time ());
-  return step_done (self, stmt, _ ("record the cost"), error);
+  return takes_store_step_done (self, stmt, _ ("record the cost"), error);
 }
 
 gboolean
@@ -424,7 +351,7 @@ takes_store_finish_job (TakesStore *self,
                         const char *currency,
                         GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) take = NULL;
   g_autoptr (TakesJobRow) done = NULL;
 
@@ -434,19 +361,19 @@ takes_store_finish_job (TakesStore *self,
   done = takes_job_row_copy (row);
   done->state = TAKES_JOB_STATE_DONE;
   g_clear_pointer (&done->last_error, g_free);
-  if (!txn_begin (self, &txn, error) || !update_job_and_take (self, done, error))
+  if (!takes_store_transaction_begin (self, &txn, error) || !update_job_and_take (self, done, error))
     return FALSE;
-  take = prepare (self, "UPDATE takes SET seconds_spent = ?, cost = ? WHERE id = ?", _ ("record the cost"),
-                  error);
+  take = takes_store_prepare (self, "UPDATE takes SET seconds_spent = ?, cost = ? WHERE id = ?",
+                              _ ("record the cost"), error);
   if (take == NULL)
     return FALSE;
   sqlite3_bind_double (take, 1, MAX (seconds, 0));
   sqlite3_bind_double (take, 2, MAX (cost, 0));
   sqlite3_bind_int64 (take, 3, row->take_id);
-  if (!step_done (self, take, _ ("record the cost"), error)
+  if (!takes_store_step_done (self, take, _ ("record the cost"), error)
       || !insert_ledger (self, row->take_id, row->project_id, row->backend, seconds, cost, currency, error))
     return FALSE;
-  return txn_commit (&txn, error);
+  return takes_store_transaction_commit (&txn, error);
 }
 
 gboolean
@@ -456,9 +383,9 @@ takes_store_delete_finished_jobs (TakesStore *self, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  stmt = prepare (self, "DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')",
-                  _ ("clear the finished jobs"), error);
-  return stmt != NULL && step_done (self, stmt, _ ("clear the finished jobs"), error);
+  stmt = takes_store_prepare (self, "DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled')",
+                              _ ("clear the finished jobs"), error);
+  return stmt != NULL && takes_store_step_done (self, stmt, _ ("clear the finished jobs"), error);
 }
 
 /* Ledger ------------------------------------------------------------------- */
@@ -520,7 +447,7 @@ takes_store_query_ledger (TakesStore *self,
                          "AND (?3 IS NULL OR l.created_at >= ?3) AND (?4 IS NULL OR l.created_at < ?4) "
                          "GROUP BY 1, 2, 3 ORDER BY 1, 3",
                          key);
-  stmt = prepare (self, sql, _ ("read the ledger"), error);
+  stmt = takes_store_prepare (self, sql, _ ("read the ledger"), error);
   if (stmt == NULL)
     return NULL;
   if (project_id > 0)
@@ -557,7 +484,7 @@ static gboolean
 require_project (TakesStore *self, gint64 project_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = prepare (self, "SELECT 1 FROM projects WHERE id = ?", _ ("read the library"), error);
+      = takes_store_prepare (self, "SELECT 1 FROM projects WHERE id = ?", _ ("read the library"), error);
   int rc;
 
   if (stmt == NULL)
@@ -585,17 +512,18 @@ takes_store_set_budget (
 
   if (!require_project (self, project_id, error))
     return FALSE;
-  stmt = prepare (self,
-                  "INSERT INTO budgets (project_id, amount, currency, updated_at) VALUES (?1, ?2, ?3, ?4) "
-                  "ON CONFLICT (project_id) DO UPDATE SET amount = ?2, currency = ?3, updated_at = ?4",
-                  _ ("set the budget"), error);
+  stmt = takes_store_prepare (
+      self,
+      "INSERT INTO budgets (project_id, amount, currency, updated_at) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (project_id) DO UPDATE SET amount = ?2, currency = ?3, updated_at = ?4",
+      _ ("set the budget"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, project_id);
   sqlite3_bind_double (stmt, 2, amount);
   sqlite3_bind_text (stmt, 3, currency, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 4, g_get_real_time ());
-  return step_done (self, stmt, _ ("set the budget"), error);
+  return takes_store_step_done (self, stmt, _ ("set the budget"), error);
 }
 
 gboolean
@@ -605,11 +533,12 @@ takes_store_clear_budget (TakesStore *self, gint64 project_id, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  stmt = prepare (self, "DELETE FROM budgets WHERE project_id = ?", _ ("remove the budget"), error);
+  stmt = takes_store_prepare (self, "DELETE FROM budgets WHERE project_id = ?", _ ("remove the budget"),
+                              error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, project_id);
-  return step_done (self, stmt, _ ("remove the budget"), error);
+  return takes_store_step_done (self, stmt, _ ("remove the budget"), error);
 }
 
 TakesBudget *
@@ -621,15 +550,16 @@ takes_store_get_budget (TakesStore *self, gint64 project_id, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self,
-                  "SELECT b.amount, b.currency, "
-                  "(SELECT total(l.cost) FROM ledger AS l WHERE l.project_id = b.project_id "
-                  "AND l.currency = b.currency), "
-                  "(SELECT total(j.estimated_cost) FROM jobs AS j JOIN takes AS t ON t.id = j.take_id "
-                  "WHERE t.project_id = b.project_id AND j.currency = b.currency "
-                  "AND j.state IN ('queued', 'running', 'paused')) "
-                  "FROM budgets AS b WHERE b.project_id = ?",
-                  _ ("read the budget"), error);
+  stmt = takes_store_prepare (
+      self,
+      "SELECT b.amount, b.currency, "
+      "(SELECT total(l.cost) FROM ledger AS l WHERE l.project_id = b.project_id "
+      "AND l.currency = b.currency), "
+      "(SELECT total(j.estimated_cost) FROM jobs AS j JOIN takes AS t ON t.id = j.take_id "
+      "WHERE t.project_id = b.project_id AND j.currency = b.currency "
+      "AND j.state IN ('queued', 'running', 'paused')) "
+      "FROM budgets AS b WHERE b.project_id = ?",
+      _ ("read the budget"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, project_id);

@@ -61,6 +61,30 @@ sqlite3 *takes_store_get_db (TakesStore *self);
 /* Maps an SQLite result code to a TAKES_STORE_ERROR, @what being what could
  * not be done ("read the queue"). */
 void takes_store_set_sqlite_error (GError **error, sqlite3 *db, int rc, const char *what);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+/* Each of these sets a TAKES_STORE_ERROR naming @what on failure. */
+sqlite3_stmt *takes_store_prepare (TakesStore *self, const char *sql, const char *what, GError **error);
+gboolean takes_store_exec (TakesStore *self, const char *sql, const char *what, GError **error);
+/* Runs a statement that returns no rows; SQLITE_ROW counts as success. */
+gboolean takes_store_step_done (TakesStore *self, sqlite3_stmt *stmt, const char *what, GError **error);
+/* Returns 1 when a row with @id exists in @table, 0 when not, -1 on error. */
+int takes_store_row_exists (TakesStore *self, const char *table, gint64 id, GError **error);
+
+/* A write transaction that rolls back when it goes out of scope
+ * uncommitted, so every early return leaves the library unchanged:
+ * `g_auto (TakesStoreTransaction) txn = { 0 };` */
+typedef struct
+{
+  sqlite3 *db;
+  gboolean active;
+} TakesStoreTransaction;
+
+void takes_store_transaction_clear (TakesStoreTransaction *txn);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TakesStoreTransaction, takes_store_transaction_clear)
+gboolean takes_store_transaction_begin (TakesStore *self, TakesStoreTransaction *txn, GError **error);
+gboolean takes_store_transaction_commit (TakesStoreTransaction *txn, GError **error);
+
 /* Inserts a take without video, its tags and links checked, inside a
  * transaction the caller holds; fills in its id, project and timestamps. */
 gboolean takes_store_insert_take_in_transaction (TakesStore *self, TakesTake *take, GError **error);

@@ -17,8 +17,6 @@
 #define MAX_SHOT_TITLE_CHARS 200
 #define MAX_SHOT_NOTES_CHARS 20000
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
 /* Comparisons as boxed values -------------------------------------------- */
 
 TakesComparison *
@@ -52,27 +50,19 @@ takes_comparison_get_verdict (const TakesComparison *comparison)
 
 /* SQL helpers ------------------------------------------------------------ */
 
-static sqlite3_stmt *
-prepare (TakesStore *self, const char *sql, const char *what, GError **error)
-{
-  sqlite3 *db = takes_store_get_db (self);
-  sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      takes_store_set_sqlite_error (error, db, rc, what);
-      return NULL;
-    }
-  return stmt;
-}
-
+/* Appends the first column of every row of @stmt to @ids. */
 static gboolean
-step_done (TakesStore *self, sqlite3_stmt *stmt, const char *what, GError **error)
+collect_ids (TakesStore *self, sqlite3_stmt *stmt, GArray *ids, const char *what, GError **error)
 {
-  int rc = sqlite3_step (stmt);
+  int rc;
 
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+
+      g_array_append_val (ids, id);
+    }
+  if (rc != SQLITE_DONE)
     {
       takes_store_set_sqlite_error (error, takes_store_get_db (self), rc, what);
       return FALSE;
@@ -81,86 +71,14 @@ step_done (TakesStore *self, sqlite3_stmt *stmt, const char *what, GError **erro
 }
 
 static gboolean
-exec (TakesStore *self, const char *sql, const char *what, GError **error)
-{
-  sqlite3 *db = takes_store_get_db (self);
-  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
-
-  if (rc != SQLITE_OK)
-    {
-      takes_store_set_sqlite_error (error, db, rc, what);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Rolls back when it goes out of scope uncommitted. */
-typedef struct
-{
-  sqlite3 *db;
-  gboolean active;
-} Txn;
-
-static void
-txn_clear (Txn *txn)
-{
-  if (txn->active)
-    sqlite3_exec (txn->db, "ROLLBACK", NULL, NULL, NULL);
-  txn->active = FALSE;
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Txn, txn_clear)
-
-static gboolean
-txn_begin (TakesStore *self, Txn *txn, GError **error)
-{
-  txn->db = takes_store_get_db (self);
-  if (!exec (self, "BEGIN IMMEDIATE", _ ("start a change to the library"), error))
-    return FALSE;
-  txn->active = TRUE;
-  return TRUE;
-}
-
-static gboolean
-txn_commit (TakesStore *self, Txn *txn, GError **error)
-{
-  if (!exec (self, "COMMIT", _ ("save the change to the library"), error))
-    return FALSE;
-  txn->active = FALSE;
-  return TRUE;
-}
-
-/* Sets *exists; FALSE only when the library could not be read. */
-static gboolean
-row_exists (TakesStore *self, const char *sql, gint64 id, gboolean *exists, GError **error)
-{
-  g_autoptr (sqlite3_stmt) stmt = prepare (self, sql, _ ("read the library"), error);
-  int rc;
-
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, id);
-  rc = sqlite3_step (stmt);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      takes_store_set_sqlite_error (error, takes_store_get_db (self), rc, _ ("read the library"));
-      return FALSE;
-    }
-  *exists = rc == SQLITE_ROW;
-  return TRUE;
-}
-
-static gboolean
 require_take (TakesStore *self, gint64 take_id, GError **error)
 {
-  gboolean exists = FALSE;
+  int exists = takes_store_row_exists (self, "takes", take_id, error);
 
-  if (!row_exists (self, "SELECT 1 FROM takes WHERE id = ?", take_id, &exists, error))
-    return FALSE;
-  if (!exists)
+  if (exists == 0)
     g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NOT_FOUND,
                  _ ("There is no take %" PRId64 "; see “takes-cli list” for the take numbers."), take_id);
-  return exists;
+  return exists == 1;
 }
 
 static void
@@ -174,13 +92,11 @@ set_shot_not_found (GError **error, gint64 shot_id)
 static gboolean
 require_shot (TakesStore *self, gint64 shot_id, GError **error)
 {
-  gboolean exists = FALSE;
+  int exists = takes_store_row_exists (self, "shots", shot_id, error);
 
-  if (!row_exists (self, "SELECT 1 FROM shots WHERE id = ?", shot_id, &exists, error))
-    return FALSE;
-  if (!exists)
+  if (exists == 0)
     set_shot_not_found (error, shot_id);
-  return exists;
+  return exists == 1;
 }
 
 static gboolean
@@ -233,7 +149,7 @@ TakesComparison *
 takes_store_add_comparison (
     TakesStore *self, gint64 take_a, gint64 take_b, TakesVerdict verdict, const char *note, GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) insert = NULL;
   g_autoptr (sqlite3_stmt) read = NULL;
   gint64 winner = 0;
@@ -259,10 +175,10 @@ takes_store_add_comparison (
   else if (verdict == TAKES_VERDICT_B_WINS)
     winner = take_b;
 
-  if (!txn_begin (self, &txn, error) || !require_take (self, take_a, error)
+  if (!takes_store_transaction_begin (self, &txn, error) || !require_take (self, take_a, error)
       || !require_take (self, take_b, error))
     return NULL;
-  insert = prepare (
+  insert = takes_store_prepare (
       self, "INSERT INTO comparisons (take_a, take_b, winner_id, note, created_at) VALUES (?, ?, ?, ?, ?)",
       _ ("record the verdict"), error);
   if (insert == NULL)
@@ -275,10 +191,10 @@ takes_store_add_comparison (
     sqlite3_bind_null (insert, 3);
   sqlite3_bind_text (insert, 4, note != NULL ? note : "", -1, SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 5, g_get_real_time ());
-  if (!step_done (self, insert, _ ("record the verdict"), error))
+  if (!takes_store_step_done (self, insert, _ ("record the verdict"), error))
     return NULL;
-  read = prepare (self, "SELECT " COMPARISON_COLUMNS " FROM comparisons AS c WHERE c.id = ?",
-                  _ ("record the verdict"), error);
+  read = takes_store_prepare (self, "SELECT " COMPARISON_COLUMNS " FROM comparisons AS c WHERE c.id = ?",
+                              _ ("record the verdict"), error);
   if (read == NULL)
     return NULL;
   sqlite3_bind_int64 (read, 1, sqlite3_last_insert_rowid (takes_store_get_db (self)));
@@ -288,7 +204,7 @@ takes_store_add_comparison (
                                     sqlite3_errcode (takes_store_get_db (self)), _ ("record the verdict"));
       return NULL;
     }
-  if (!txn_commit (self, &txn, error))
+  if (!takes_store_transaction_commit (&txn, error))
     return NULL;
   return comparison_from_stmt (read);
 }
@@ -302,17 +218,18 @@ takes_store_list_comparisons (TakesStore *self, gint64 take_id, GError **error)
 
   if (take_id > 0)
     {
-      stmt = prepare (self,
-                      "SELECT " COMPARISON_COLUMNS
-                      " FROM comparisons AS c WHERE c.take_a = ?1 OR c.take_b = ?1 "
-                      "ORDER BY c.created_at, c.id",
-                      _ ("list the comparisons"), error);
+      stmt = takes_store_prepare (self,
+                                  "SELECT " COMPARISON_COLUMNS
+                                  " FROM comparisons AS c WHERE c.take_a = ?1 OR c.take_b = ?1 "
+                                  "ORDER BY c.created_at, c.id",
+                                  _ ("list the comparisons"), error);
       if (stmt != NULL)
         sqlite3_bind_int64 (stmt, 1, take_id);
     }
   else
-    stmt = prepare (self, "SELECT " COMPARISON_COLUMNS " FROM comparisons AS c ORDER BY c.created_at, c.id",
-                    _ ("list the comparisons"), error);
+    stmt = takes_store_prepare (
+        self, "SELECT " COMPARISON_COLUMNS " FROM comparisons AS c ORDER BY c.created_at, c.id",
+        _ ("list the comparisons"), error);
   if (stmt == NULL)
     return NULL;
   return collect_comparisons (self, stmt, error);
@@ -325,11 +242,11 @@ takes_store_list_batch_comparisons (TakesStore *self, gint64 batch_id, GError **
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self,
-                  "SELECT " COMPARISON_COLUMNS " FROM comparisons AS c "
-                  "JOIN takes AS a ON a.id = c.take_a JOIN takes AS b ON b.id = c.take_b "
-                  "WHERE a.batch_id = ?1 AND b.batch_id = ?1 ORDER BY c.created_at, c.id",
-                  _ ("list the comparisons"), error);
+  stmt = takes_store_prepare (self,
+                              "SELECT " COMPARISON_COLUMNS " FROM comparisons AS c "
+                              "JOIN takes AS a ON a.id = c.take_a JOIN takes AS b ON b.id = c.take_b "
+                              "WHERE a.batch_id = ?1 AND b.batch_id = ?1 ORDER BY c.created_at, c.id",
+                              _ ("list the comparisons"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, batch_id);
@@ -352,36 +269,27 @@ takes_store_rank_batch (TakesStore *self, gint64 batch_id, GArray **take_ids, GE
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr (GPtrArray) comparisons = NULL;
   g_autoptr (TakesRanking) ranking = NULL;
-  gboolean exists = FALSE;
-  int rc;
+  int exists;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  if (!row_exists (self, "SELECT 1 FROM batches WHERE id = ?", batch_id, &exists, error))
+  exists = takes_store_row_exists (self, "batches", batch_id, error);
+  if (exists < 0)
     return NULL;
-  if (!exists)
+  if (exists == 0)
     {
       g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NOT_FOUND,
                    _ ("There is no batch %" PRId64 "; see “takes-cli batch list” for the batches."),
                    batch_id);
       return NULL;
     }
-  stmt = prepare (self, "SELECT id FROM takes WHERE batch_id = ? AND status = 'done' ORDER BY id",
-                  _ ("rank the batch"), error);
+  stmt = takes_store_prepare (self, "SELECT id FROM takes WHERE batch_id = ? AND status = 'done' ORDER BY id",
+                              _ ("rank the batch"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, batch_id);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      gint64 id = sqlite3_column_int64 (stmt, 0);
-
-      g_array_append_val (ids, id);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      takes_store_set_sqlite_error (error, takes_store_get_db (self), rc, _ ("rank the batch"));
-      return NULL;
-    }
+  if (!collect_ids (self, stmt, ids, _ ("rank the batch"), error))
+    return NULL;
   if (ids->len > TAKES_RANKING_MAX_ITEMS)
     {
       g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
@@ -418,10 +326,11 @@ takes_store_get_shot (TakesStore *self, gint64 shot_id, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self,
-                  "SELECT id, project_id, position, title, prompt, notes, duration_us, chosen_take_id "
-                  "FROM shots WHERE id = ?",
-                  _ ("read the shot"), error);
+  stmt = takes_store_prepare (
+      self,
+      "SELECT id, project_id, position, title, prompt, notes, duration_us, chosen_take_id "
+      "FROM shots WHERE id = ?",
+      _ ("read the shot"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, shot_id);
@@ -455,7 +364,7 @@ takes_store_update_shot (TakesStore *self,
                          gint64 duration,
                          GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) stmt = NULL;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
@@ -464,13 +373,14 @@ takes_store_update_shot (TakesStore *self,
       || !check_text (prompt, TAKES_RECIPE_MAX_PROMPT, _ ("shot prompt"), error)
       || !check_text (notes, MAX_SHOT_NOTES_CHARS, _ ("shot notes"), error))
     return FALSE;
-  if (!txn_begin (self, &txn, error) || !require_shot (self, shot_id, error))
+  if (!takes_store_transaction_begin (self, &txn, error) || !require_shot (self, shot_id, error))
     return FALSE;
-  stmt = prepare (self,
-                  "UPDATE shots SET title = ifnull(?2, title), prompt = ifnull(?3, prompt), "
-                  "notes = ifnull(?4, notes), duration_us = CASE WHEN ?5 < 0 THEN duration_us ELSE ?5 END, "
-                  "updated_at = ?6 WHERE id = ?1",
-                  _ ("change the shot"), error);
+  stmt = takes_store_prepare (
+      self,
+      "UPDATE shots SET title = ifnull(?2, title), prompt = ifnull(?3, prompt), "
+      "notes = ifnull(?4, notes), duration_us = CASE WHEN ?5 < 0 THEN duration_us ELSE ?5 END, "
+      "updated_at = ?6 WHERE id = ?1",
+      _ ("change the shot"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, shot_id);
@@ -482,7 +392,8 @@ takes_store_update_shot (TakesStore *self,
     sqlite3_bind_text (stmt, 4, notes, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 5, duration);
   sqlite3_bind_int64 (stmt, 6, g_get_real_time ());
-  return step_done (self, stmt, _ ("change the shot"), error) && txn_commit (self, &txn, error);
+  return takes_store_step_done (self, stmt, _ ("change the shot"), error)
+         && takes_store_transaction_commit (&txn, error);
 }
 
 /* Numbers the project's shots 1, 2, … in their current order, the moved
@@ -493,30 +404,21 @@ renumber (TakesStore *self, gint64 project_id, gint64 moved_id, guint target, GE
   g_autoptr (sqlite3_stmt) list = NULL;
   g_autoptr (sqlite3_stmt) update = NULL;
   g_autoptr (GArray) order = g_array_new (FALSE, FALSE, sizeof (gint64));
-  int rc;
 
-  list = prepare (self, "SELECT id FROM shots WHERE project_id = ? AND id <> ? ORDER BY position, id",
-                  _ ("reorder the shots"), error);
+  list = takes_store_prepare (self,
+                              "SELECT id FROM shots WHERE project_id = ? AND id <> ? ORDER BY position, id",
+                              _ ("reorder the shots"), error);
   if (list == NULL)
     return FALSE;
   sqlite3_bind_int64 (list, 1, project_id);
   sqlite3_bind_int64 (list, 2, moved_id);
-  while ((rc = sqlite3_step (list)) == SQLITE_ROW)
-    {
-      gint64 id = sqlite3_column_int64 (list, 0);
-
-      g_array_append_val (order, id);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      takes_store_set_sqlite_error (error, takes_store_get_db (self), rc, _ ("reorder the shots"));
-      return FALSE;
-    }
+  if (!collect_ids (self, list, order, _ ("reorder the shots"), error))
+    return FALSE;
   if (moved_id > 0)
     g_array_insert_val (order, MIN (target > 0 ? target - 1 : 0, order->len), moved_id);
 
-  update = prepare (self, "UPDATE shots SET position = ? WHERE id = ? AND position <> ?1",
-                    _ ("reorder the shots"), error);
+  update = takes_store_prepare (self, "UPDATE shots SET position = ? WHERE id = ? AND position <> ?1",
+                                _ ("reorder the shots"), error);
   if (update == NULL)
     return FALSE;
   for (guint i = 0; i < order->len; i++)
@@ -524,7 +426,7 @@ renumber (TakesStore *self, gint64 project_id, gint64 moved_id, guint target, GE
       sqlite3_reset (update);
       sqlite3_bind_int64 (update, 1, i + 1);
       sqlite3_bind_int64 (update, 2, g_array_index (order, gint64, i));
-      if (!step_done (self, update, _ ("reorder the shots"), error))
+      if (!takes_store_step_done (self, update, _ ("reorder the shots"), error))
         return FALSE;
     }
   return TRUE;
@@ -534,7 +436,7 @@ static gboolean
 shot_project (TakesStore *self, gint64 shot_id, gint64 *project_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = prepare (self, "SELECT project_id FROM shots WHERE id = ?", _ ("read the shot"), error);
+      = takes_store_prepare (self, "SELECT project_id FROM shots WHERE id = ?", _ ("read the shot"), error);
 
   if (stmt == NULL)
     return FALSE;
@@ -551,7 +453,7 @@ shot_project (TakesStore *self, gint64 shot_id, gint64 *project_id, GError **err
 gboolean
 takes_store_move_shot (TakesStore *self, gint64 shot_id, guint position, GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   gint64 project_id = 0;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
@@ -562,63 +464,64 @@ takes_store_move_shot (TakesStore *self, gint64 shot_id, guint position, GError 
                    _ ("Shot positions start at 1; give 1 to move the shot to the front."));
       return FALSE;
     }
-  return txn_begin (self, &txn, error) && shot_project (self, shot_id, &project_id, error)
-         && renumber (self, project_id, shot_id, position, error) && txn_commit (self, &txn, error);
+  return takes_store_transaction_begin (self, &txn, error) && shot_project (self, shot_id, &project_id, error)
+         && renumber (self, project_id, shot_id, position, error)
+         && takes_store_transaction_commit (&txn, error);
 }
 
 gboolean
 takes_store_delete_shot (TakesStore *self, gint64 shot_id, GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) stmt = NULL;
   gint64 project_id = 0;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  if (!txn_begin (self, &txn, error) || !shot_project (self, shot_id, &project_id, error))
+  if (!takes_store_transaction_begin (self, &txn, error) || !shot_project (self, shot_id, &project_id, error))
     return FALSE;
-  stmt = prepare (self, "DELETE FROM shots WHERE id = ?", _ ("delete the shot"), error);
+  stmt = takes_store_prepare (self, "DELETE FROM shots WHERE id = ?", _ ("delete the shot"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, shot_id);
-  return step_done (self, stmt, _ ("delete the shot"), error) && renumber (self, project_id, 0, 0, error)
-         && txn_commit (self, &txn, error);
+  return takes_store_step_done (self, stmt, _ ("delete the shot"), error)
+         && renumber (self, project_id, 0, 0, error) && takes_store_transaction_commit (&txn, error);
 }
 
 static gboolean
 insert_alternative (TakesStore *self, gint64 shot_id, gint64 take_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt
-      = prepare (self, "INSERT OR IGNORE INTO shot_takes (shot_id, take_id, added_at) VALUES (?, ?, ?)",
-                 _ ("keep the alternative"), error);
+  g_autoptr (sqlite3_stmt) stmt = takes_store_prepare (
+      self, "INSERT OR IGNORE INTO shot_takes (shot_id, take_id, added_at) VALUES (?, ?, ?)",
+      _ ("keep the alternative"), error);
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, shot_id);
   sqlite3_bind_int64 (stmt, 2, take_id);
   sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
-  return step_done (self, stmt, _ ("keep the alternative"), error);
+  return takes_store_step_done (self, stmt, _ ("keep the alternative"), error);
 }
 
 gboolean
 takes_store_pick_shot_take (TakesStore *self, gint64 shot_id, gint64 take_id, GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) stmt = NULL;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  if (!txn_begin (self, &txn, error) || !require_shot (self, shot_id, error)
+  if (!takes_store_transaction_begin (self, &txn, error) || !require_shot (self, shot_id, error)
       || (take_id > 0
           && (!require_take (self, take_id, error) || !insert_alternative (self, shot_id, take_id, error))))
     return FALSE;
   /* A new take starts untrimmed: the old points were times in another video. */
-  stmt = prepare (self,
-                  "UPDATE shots SET chosen_take_id = ?2, "
-                  "in_us = CASE WHEN chosen_take_id IS ?2 THEN in_us ELSE 0 END, "
-                  "out_us = CASE WHEN chosen_take_id IS ?2 THEN out_us ELSE 0 END, "
-                  "updated_at = ?3 WHERE id = ?1",
-                  _ ("choose the take"), error);
+  stmt = takes_store_prepare (self,
+                              "UPDATE shots SET chosen_take_id = ?2, "
+                              "in_us = CASE WHEN chosen_take_id IS ?2 THEN in_us ELSE 0 END, "
+                              "out_us = CASE WHEN chosen_take_id IS ?2 THEN out_us ELSE 0 END, "
+                              "updated_at = ?3 WHERE id = ?1",
+                              _ ("choose the take"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, shot_id);
@@ -627,50 +530,53 @@ takes_store_pick_shot_take (TakesStore *self, gint64 shot_id, gint64 take_id, GE
   else
     sqlite3_bind_null (stmt, 2);
   sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
-  return step_done (self, stmt, _ ("choose the take"), error) && txn_commit (self, &txn, error);
+  return takes_store_step_done (self, stmt, _ ("choose the take"), error)
+         && takes_store_transaction_commit (&txn, error);
 }
 
 gboolean
 takes_store_add_shot_alternative (TakesStore *self, gint64 shot_id, gint64 take_id, GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  return txn_begin (self, &txn, error) && require_shot (self, shot_id, error)
+  return takes_store_transaction_begin (self, &txn, error) && require_shot (self, shot_id, error)
          && require_take (self, take_id, error) && insert_alternative (self, shot_id, take_id, error)
-         && txn_commit (self, &txn, error);
+         && takes_store_transaction_commit (&txn, error);
 }
 
 gboolean
 takes_store_remove_shot_alternative (TakesStore *self, gint64 shot_id, gint64 take_id, GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) remove = NULL;
   g_autoptr (sqlite3_stmt) unchoose = NULL;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  if (!txn_begin (self, &txn, error) || !require_shot (self, shot_id, error))
+  if (!takes_store_transaction_begin (self, &txn, error) || !require_shot (self, shot_id, error))
     return FALSE;
-  remove = prepare (self, "DELETE FROM shot_takes WHERE shot_id = ? AND take_id = ?",
-                    _ ("remove the alternative"), error);
+  remove = takes_store_prepare (self, "DELETE FROM shot_takes WHERE shot_id = ? AND take_id = ?",
+                                _ ("remove the alternative"), error);
   if (remove == NULL)
     return FALSE;
   sqlite3_bind_int64 (remove, 1, shot_id);
   sqlite3_bind_int64 (remove, 2, take_id);
-  if (!step_done (self, remove, _ ("remove the alternative"), error))
+  if (!takes_store_step_done (self, remove, _ ("remove the alternative"), error))
     return FALSE;
-  unchoose = prepare (self,
-                      "UPDATE shots SET chosen_take_id = NULL, in_us = 0, out_us = 0, updated_at = ?3 "
-                      "WHERE id = ?1 AND chosen_take_id = ?2",
-                      _ ("remove the alternative"), error);
+  unchoose
+      = takes_store_prepare (self,
+                             "UPDATE shots SET chosen_take_id = NULL, in_us = 0, out_us = 0, updated_at = ?3 "
+                             "WHERE id = ?1 AND chosen_take_id = ?2",
+                             _ ("remove the alternative"), error);
   if (unchoose == NULL)
     return FALSE;
   sqlite3_bind_int64 (unchoose, 1, shot_id);
   sqlite3_bind_int64 (unchoose, 2, take_id);
   sqlite3_bind_int64 (unchoose, 3, g_get_real_time ());
-  return step_done (self, unchoose, _ ("remove the alternative"), error) && txn_commit (self, &txn, error);
+  return takes_store_step_done (self, unchoose, _ ("remove the alternative"), error)
+         && takes_store_transaction_commit (&txn, error);
 }
 
 GArray *
@@ -678,39 +584,29 @@ takes_store_list_shot_alternatives (TakesStore *self, gint64 shot_id, GError **e
 {
   g_autoptr (sqlite3_stmt) stmt = NULL;
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  int rc;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
   if (!require_shot (self, shot_id, error))
     return NULL;
-  stmt = prepare (self,
-                  "SELECT take_id, min(added) FROM ("
-                  "  SELECT take_id, added_at AS added FROM shot_takes WHERE shot_id = ?1"
-                  "  UNION ALL SELECT id, created_at FROM takes WHERE shot_id = ?1"
-                  ") GROUP BY take_id ORDER BY min(added), take_id",
-                  _ ("list the alternatives"), error);
+  stmt = takes_store_prepare (self,
+                              "SELECT take_id, min(added) FROM ("
+                              "  SELECT take_id, added_at AS added FROM shot_takes WHERE shot_id = ?1"
+                              "  UNION ALL SELECT id, created_at FROM takes WHERE shot_id = ?1"
+                              ") GROUP BY take_id ORDER BY min(added), take_id",
+                              _ ("list the alternatives"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, shot_id);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      gint64 id = sqlite3_column_int64 (stmt, 0);
-
-      g_array_append_val (ids, id);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      takes_store_set_sqlite_error (error, takes_store_get_db (self), rc, _ ("list the alternatives"));
-      return NULL;
-    }
+  if (!collect_ids (self, stmt, ids, _ ("list the alternatives"), error))
+    return NULL;
   return g_steal_pointer (&ids);
 }
 
 gboolean
 takes_store_set_shot_trim (TakesStore *self, gint64 shot_id, const TakesShotTrim *trim, GError **error)
 {
-  g_auto (Txn) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) stmt = NULL;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
@@ -722,17 +618,18 @@ takes_store_set_shot_trim (TakesStore *self, gint64 shot_id, const TakesShotTrim
                    _ ("The out point must come after the in point, and neither may be negative."));
       return FALSE;
     }
-  if (!txn_begin (self, &txn, error) || !require_shot (self, shot_id, error))
+  if (!takes_store_transaction_begin (self, &txn, error) || !require_shot (self, shot_id, error))
     return FALSE;
-  stmt = prepare (self, "UPDATE shots SET in_us = ?, out_us = ?, updated_at = ? WHERE id = ?",
-                  _ ("trim the shot"), error);
+  stmt = takes_store_prepare (self, "UPDATE shots SET in_us = ?, out_us = ?, updated_at = ? WHERE id = ?",
+                              _ ("trim the shot"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, trim->in_point);
   sqlite3_bind_int64 (stmt, 2, trim->out_point);
   sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
   sqlite3_bind_int64 (stmt, 4, shot_id);
-  return step_done (self, stmt, _ ("trim the shot"), error) && txn_commit (self, &txn, error);
+  return takes_store_step_done (self, stmt, _ ("trim the shot"), error)
+         && takes_store_transaction_commit (&txn, error);
 }
 
 gboolean
@@ -743,7 +640,8 @@ takes_store_get_shot_trim (TakesStore *self, gint64 shot_id, TakesShotTrim *trim
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
   g_return_val_if_fail (trim != NULL, FALSE);
 
-  stmt = prepare (self, "SELECT in_us, out_us FROM shots WHERE id = ?", _ ("read the shot"), error);
+  stmt = takes_store_prepare (self, "SELECT in_us, out_us FROM shots WHERE id = ?", _ ("read the shot"),
+                              error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, shot_id);

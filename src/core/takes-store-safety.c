@@ -16,8 +16,6 @@
 #define MAX_RULE_BYTES 1024
 #define REDACTED "[redacted]"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
 static const char *const source_names[] = { "cli", "queue", "studio", "server" };
 
 const char *

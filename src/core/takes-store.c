@@ -51,8 +51,6 @@ G_DEFINE_FINAL_TYPE (TakesStore, takes_store, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (takes - store - error - quark, takes_store_error)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
 /* Boxed types ------------------------------------------------------------ */
 
 TakesStoreIssue *
@@ -213,8 +211,8 @@ set_sqlite_error (GError **error, sqlite3 *db, int rc, const char *what)
     }
 }
 
-static gboolean
-exec_sql (TakesStore *self, const char *sql, const char *what, GError **error)
+gboolean
+takes_store_exec (TakesStore *self, const char *sql, const char *what, GError **error)
 {
   int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
 
@@ -226,8 +224,8 @@ exec_sql (TakesStore *self, const char *sql, const char *what, GError **error)
   return TRUE;
 }
 
-static sqlite3_stmt *
-prepare (TakesStore *self, const char *sql, const char *what, GError **error)
+sqlite3_stmt *
+takes_store_prepare (TakesStore *self, const char *sql, const char *what, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
   int rc = sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL);
@@ -240,9 +238,8 @@ prepare (TakesStore *self, const char *sql, const char *what, GError **error)
   return stmt;
 }
 
-/* Runs a statement that returns no rows; SQLITE_ROW counts as success. */
-static gboolean
-step_done (TakesStore *self, sqlite3_stmt *stmt, const char *what, GError **error)
+gboolean
+takes_store_step_done (TakesStore *self, sqlite3_stmt *stmt, const char *what, GError **error)
 {
   int rc = sqlite3_step (stmt);
 
@@ -278,44 +275,34 @@ column_dup (sqlite3_stmt *stmt, int column)
   return g_strdup ((const char *)sqlite3_column_text (stmt, column));
 }
 
-/* A write transaction that rolls back when it goes out of scope
- * uncommitted, so every early return leaves the library unchanged. */
-typedef struct
-{
-  sqlite3 *db;
-  gboolean active;
-} Transaction;
-
-static void
-transaction_clear (Transaction *txn)
+void
+takes_store_transaction_clear (TakesStoreTransaction *txn)
 {
   if (txn->active)
     sqlite3_exec (txn->db, "ROLLBACK", NULL, NULL, NULL);
   txn->active = FALSE;
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Transaction, transaction_clear)
-
-static gboolean
-transaction_begin (TakesStore *self, Transaction *txn, GError **error)
+gboolean
+takes_store_transaction_begin (TakesStore *self, TakesStoreTransaction *txn, GError **error)
 {
   txn->db = self->db;
   /* IMMEDIATE takes the write lock now, so a busy library fails here and
    * not half way through. */
-  if (!exec_sql (self, "BEGIN IMMEDIATE", _ ("start a change to the library"), error))
+  if (!takes_store_exec (self, "BEGIN IMMEDIATE", _ ("start a change to the library"), error))
     return FALSE;
   txn->active = TRUE;
   return TRUE;
 }
 
-static gboolean
-transaction_commit (TakesStore *self, Transaction *txn, GError **error)
+gboolean
+takes_store_transaction_commit (TakesStoreTransaction *txn, GError **error)
 {
-  int rc = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
+  int rc = sqlite3_exec (txn->db, "COMMIT", NULL, NULL, NULL);
 
   if (rc != SQLITE_OK)
     {
-      set_sqlite_error (error, self->db, rc, _ ("save the change to the library"));
+      set_sqlite_error (error, txn->db, rc, _ ("save the change to the library"));
       return FALSE;
     }
   txn->active = FALSE;
@@ -794,12 +781,11 @@ set_take_not_found (GError **error, gint64 take_id)
                _ ("There is no take %" PRId64 " in the library; check the number."), take_id);
 }
 
-/* Returns 1 when a row with @id exists in @table, 0 when not, -1 on error. */
-static int
-row_exists (TakesStore *self, const char *table, gint64 id, GError **error)
+int
+takes_store_row_exists (TakesStore *self, const char *table, gint64 id, GError **error)
 {
   g_autofree char *sql = g_strdup_printf ("SELECT 1 FROM %s WHERE id = ?", table);
-  g_autoptr (sqlite3_stmt) stmt = prepare (self, sql, _ ("read the library"), error);
+  g_autoptr (sqlite3_stmt) stmt = takes_store_prepare (self, sql, _ ("read the library"), error);
   int rc;
 
   if (stmt == NULL)
@@ -817,7 +803,7 @@ row_exists (TakesStore *self, const char *table, gint64 id, GError **error)
 static gboolean
 require_take (TakesStore *self, gint64 take_id, GError **error)
 {
-  int found = take_id > 0 ? row_exists (self, "takes", take_id, error) : 0;
+  int found = take_id > 0 ? takes_store_row_exists (self, "takes", take_id, error) : 0;
 
   if (found == 0)
     set_take_not_found (error, take_id);
@@ -828,7 +814,7 @@ static char *
 project_slug (TakesStore *self, gint64 project_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = prepare (self, "SELECT slug FROM projects WHERE id = ?", _ ("read the library"), error);
+      = takes_store_prepare (self, "SELECT slug FROM projects WHERE id = ?", _ ("read the library"), error);
   int rc;
 
   if (stmt == NULL)
@@ -881,7 +867,7 @@ static gboolean
 read_pragma_int (TakesStore *self, const char *pragma, gint64 *value, GError **error)
 {
   g_autofree char *sql = g_strdup_printf ("PRAGMA %s", pragma);
-  g_autoptr (sqlite3_stmt) stmt = prepare (self, sql, _ ("read the library"), error);
+  g_autoptr (sqlite3_stmt) stmt = takes_store_prepare (self, sql, _ ("read the library"), error);
   int rc;
 
   if (stmt == NULL)
@@ -928,8 +914,8 @@ check_compatible (TakesStore *self, GError **error)
   if (version == 0)
     {
       g_autoptr (sqlite3_stmt) stmt
-          = prepare (self, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-                     _ ("read the library"), error);
+          = takes_store_prepare (self, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                                 _ ("read the library"), error);
 
       if (stmt == NULL)
         return FALSE;
@@ -961,7 +947,7 @@ migrate (TakesStore *self, guint target, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (takes_store_migrations); i++)
     {
       const TakesStoreMigration *step = &takes_store_migrations[i];
-      g_auto (Transaction) txn = { 0 };
+      g_auto (TakesStoreTransaction) txn = { 0 };
       g_autofree char *bump = NULL;
 
       if (step->version <= version || step->version > target)
@@ -969,10 +955,10 @@ migrate (TakesStore *self, guint target, GError **error)
       g_debug ("Migrating %s to schema version %u", self->db_path, step->version);
       bump = g_strdup_printf ("PRAGMA user_version = %u; PRAGMA application_id = %d;", step->version,
                               TAKES_STORE_APPLICATION_ID);
-      if (!transaction_begin (self, &txn, error)
-          || !exec_sql (self, step->sql, _ ("update the library to the current format"), error)
-          || !exec_sql (self, bump, _ ("update the library to the current format"), error)
-          || !transaction_commit (self, &txn, error))
+      if (!takes_store_transaction_begin (self, &txn, error)
+          || !takes_store_exec (self, step->sql, _ ("update the library to the current format"), error)
+          || !takes_store_exec (self, bump, _ ("update the library to the current format"), error)
+          || !takes_store_transaction_commit (&txn, error))
         return FALSE;
     }
   return TRUE;
@@ -986,8 +972,8 @@ ensure_default_project (TakesStore *self, GError **error)
   gint64 now = g_get_real_time ();
   int rc;
 
-  find = prepare (self, "SELECT id FROM projects WHERE slug = '" DEFAULT_SLUG "'", _ ("read the library"),
-                  error);
+  find = takes_store_prepare (self, "SELECT id FROM projects WHERE slug = '" DEFAULT_SLUG "'",
+                              _ ("read the library"), error);
   if (find == NULL)
     return FALSE;
   rc = sqlite3_step (find);
@@ -1002,7 +988,7 @@ ensure_default_project (TakesStore *self, GError **error)
       return FALSE;
     }
 
-  insert = prepare (
+  insert = takes_store_prepare (
       self, "INSERT INTO projects (slug, name, created_at, updated_at) VALUES ('" DEFAULT_SLUG "', ?, ?, ?)",
       _ ("create the default project"), error);
   if (insert == NULL)
@@ -1010,7 +996,7 @@ ensure_default_project (TakesStore *self, GError **error)
   sqlite3_bind_text (insert, 1, _ ("My Takes"), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (insert, 2, now);
   sqlite3_bind_int64 (insert, 3, now);
-  if (!step_done (self, insert, _ ("create the default project"), error))
+  if (!takes_store_step_done (self, insert, _ ("create the default project"), error))
     return FALSE;
   self->default_project = sqlite3_last_insert_rowid (self->db);
   return TRUE;
@@ -1046,7 +1032,7 @@ recover_pending_deletes (TakesStore *self)
       if (!parse_pending_name (entry, &id, &media_path))
         continue;
       original = g_build_filename (self->data_dir, media_path, NULL);
-      stmt = prepare (self, "SELECT 1 FROM takes WHERE id = ?", _ ("read the library"), NULL);
+      stmt = takes_store_prepare (self, "SELECT 1 FROM takes WHERE id = ?", _ ("read the library"), NULL);
       if (stmt == NULL)
         return;
       sqlite3_bind_int64 (stmt, 1, id);
@@ -1092,7 +1078,7 @@ open_database (TakesStore *self, gboolean create, GError **error)
   sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
 
   /* The first read tells whether this is a database at all. */
-  stmt = prepare (self, "SELECT count(*) FROM sqlite_master", _ ("open the library"), NULL);
+  stmt = takes_store_prepare (self, "SELECT count(*) FROM sqlite_master", _ ("open the library"), NULL);
   rc = stmt != NULL ? sqlite3_step (stmt) : sqlite3_errcode (self->db);
   if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
     {
@@ -1111,7 +1097,7 @@ open_database (TakesStore *self, gboolean create, GError **error)
   if (!check_compatible (self, error))
     return FALSE;
 
-  stmt = prepare (self, "PRAGMA journal_mode = WAL", _ ("open the library"), error);
+  stmt = takes_store_prepare (self, "PRAGMA journal_mode = WAL", _ ("open the library"), error);
   if (stmt == NULL)
     return FALSE;
   rc = sqlite3_step (stmt);
@@ -1130,8 +1116,8 @@ open_database (TakesStore *self, gboolean create, GError **error)
 
   /* FULL syncs the log on every commit: a rating clicked just before a power
    * cut is kept. Bulk inserts share one commit, so this costs little. */
-  return exec_sql (self, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", _ ("open the library"),
-                   error);
+  return takes_store_exec (self, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+                           _ ("open the library"), error);
 }
 
 static gboolean scan_media (TakesStore *self, GPtrArray *issues, GCancellable *cancellable, GError **error);
@@ -1251,8 +1237,8 @@ scan_media (TakesStore *self, GPtrArray *issues, GCancellable *cancellable, GErr
   const char *project;
   int rc;
 
-  stmt = prepare (self, "SELECT media_path FROM takes WHERE media_path IS NOT NULL",
-                  _ ("check the library’s files"), error);
+  stmt = takes_store_prepare (self, "SELECT media_path FROM takes WHERE media_path IS NOT NULL",
+                              _ ("check the library’s files"), error);
   if (stmt == NULL)
     return FALSE;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -1311,8 +1297,8 @@ scan_media (TakesStore *self, GPtrArray *issues, GCancellable *cancellable, GErr
 
       if (!g_str_has_prefix (key, "media/") && g_file_test (path, G_FILE_TEST_IS_REGULAR))
         continue;
-      find = prepare (self, "SELECT id FROM takes WHERE media_path = ?", _ ("check the library’s files"),
-                      error);
+      find = takes_store_prepare (self, "SELECT id FROM takes WHERE media_path = ?",
+                                  _ ("check the library’s files"), error);
       if (find == NULL)
         return FALSE;
       sqlite3_bind_text (find, 1, key, -1, SQLITE_STATIC);
@@ -1334,7 +1320,7 @@ check_database (TakesStore *self, GPtrArray *issues, GError **error)
 
   for (guint i = 0; i < G_N_ELEMENTS (checks); i++)
     {
-      g_autoptr (sqlite3_stmt) stmt = prepare (self, checks[i], _ ("check the library"), error);
+      g_autoptr (sqlite3_stmt) stmt = takes_store_prepare (self, checks[i], _ ("check the library"), error);
 
       if (stmt == NULL)
         return FALSE;
@@ -1377,7 +1363,7 @@ static gboolean
 check_recipes (TakesStore *self, GPtrArray *issues, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = prepare (self, "SELECT id, recipe FROM takes", _ ("check the library"), error);
+      = takes_store_prepare (self, "SELECT id, recipe FROM takes", _ ("check the library"), error);
   int rc;
 
   if (stmt == NULL)
@@ -1487,7 +1473,7 @@ project_from_stmt (sqlite3_stmt *stmt)
 TakesProject *
 takes_store_create_project (TakesStore *self, const char *name, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autofree char *stripped = NULL;
   g_autofree char *base = NULL;
   g_autofree char *slug = NULL;
@@ -1501,7 +1487,7 @@ takes_store_create_project (TakesStore *self, const char *name, GError **error)
     return NULL;
   stripped = g_strstrip (g_strdup (name));
   base = slug_from_name (stripped);
-  if (!transaction_begin (self, &txn, error))
+  if (!takes_store_transaction_begin (self, &txn, error))
     return NULL;
 
   for (guint n = 1;; n++)
@@ -1511,7 +1497,8 @@ takes_store_create_project (TakesStore *self, const char *name, GError **error)
 
       g_free (slug);
       slug = n == 1 ? g_strdup (base) : g_strdup_printf ("%s-%u", base, n);
-      find = prepare (self, "SELECT 1 FROM projects WHERE slug = ?", _ ("create the project"), error);
+      find = takes_store_prepare (self, "SELECT 1 FROM projects WHERE slug = ?", _ ("create the project"),
+                                  error);
       if (find == NULL)
         return NULL;
       sqlite3_bind_text (find, 1, slug, -1, SQLITE_STATIC);
@@ -1525,15 +1512,17 @@ takes_store_create_project (TakesStore *self, const char *name, GError **error)
         }
     }
 
-  insert = prepare (self, "INSERT INTO projects (slug, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                    _ ("create the project"), error);
+  insert = takes_store_prepare (
+      self, "INSERT INTO projects (slug, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
+      _ ("create the project"), error);
   if (insert == NULL)
     return NULL;
   sqlite3_bind_text (insert, 1, slug, -1, SQLITE_STATIC);
   sqlite3_bind_text (insert, 2, stripped, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 3, now);
   sqlite3_bind_int64 (insert, 4, now);
-  if (!step_done (self, insert, _ ("create the project"), error) || !transaction_commit (self, &txn, error))
+  if (!takes_store_step_done (self, insert, _ ("create the project"), error)
+      || !takes_store_transaction_commit (&txn, error))
     return NULL;
 
   project = g_new0 (TakesProject, 1);
@@ -1553,8 +1542,8 @@ takes_store_list_projects (TakesStore *self, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self, "SELECT id, slug, name, created_at FROM projects ORDER BY id",
-                  _ ("list the projects"), error);
+  stmt = takes_store_prepare (self, "SELECT id, slug, name, created_at FROM projects ORDER BY id",
+                              _ ("list the projects"), error);
   if (stmt == NULL)
     return NULL;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -1579,10 +1568,10 @@ takes_store_find_project (TakesStore *self, const char *id_slug_or_name, GError 
 
   if (!g_ascii_string_to_unsigned (id_slug_or_name, 10, 1, G_MAXINT64, &id, NULL))
     id = 0;
-  stmt = prepare (self,
-                  "SELECT id, slug, name, created_at FROM projects WHERE id = ?1 OR slug = ?2 "
-                  "OR name = ?2 COLLATE NOCASE ORDER BY id = ?1 DESC, slug = ?2 DESC, id LIMIT 1",
-                  _ ("find the project"), error);
+  stmt = takes_store_prepare (self,
+                              "SELECT id, slug, name, created_at FROM projects WHERE id = ?1 OR slug = ?2 "
+                              "OR name = ?2 COLLATE NOCASE ORDER BY id = ?1 DESC, slug = ?2 DESC, id LIMIT 1",
+                              _ ("find the project"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, (gint64)id);
@@ -1630,7 +1619,7 @@ TakesShot *
 takes_store_create_shot (
     TakesStore *self, gint64 project_id, const char *title, const char *prompt, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) insert = NULL;
   g_autoptr (sqlite3_stmt) read = NULL;
   gint64 now = g_get_real_time ();
@@ -1654,10 +1643,10 @@ takes_store_create_shot (
                    TAKES_RECIPE_MAX_PROMPT);
       return NULL;
     }
-  if (!transaction_begin (self, &txn, error) || !require_project (self, project_id, error))
+  if (!takes_store_transaction_begin (self, &txn, error) || !require_project (self, project_id, error))
     return NULL;
 
-  insert = prepare (
+  insert = takes_store_prepare (
       self,
       "INSERT INTO shots (project_id, position, title, prompt, created_at, updated_at) "
       "VALUES (?1, (SELECT ifnull(max(position), 0) + 1 FROM shots WHERE project_id = ?1), ?2, ?3, "
@@ -1669,10 +1658,11 @@ takes_store_create_shot (
   sqlite3_bind_text (insert, 2, title, -1, SQLITE_STATIC);
   sqlite3_bind_text (insert, 3, prompt != NULL ? prompt : "", -1, SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 4, now);
-  if (!step_done (self, insert, _ ("create the shot"), error))
+  if (!takes_store_step_done (self, insert, _ ("create the shot"), error))
     return NULL;
 
-  read = prepare (self, "SELECT " SHOT_COLUMNS " FROM shots WHERE id = ?", _ ("create the shot"), error);
+  read = takes_store_prepare (self, "SELECT " SHOT_COLUMNS " FROM shots WHERE id = ?", _ ("create the shot"),
+                              error);
   if (read == NULL)
     return NULL;
   sqlite3_bind_int64 (read, 1, sqlite3_last_insert_rowid (self->db));
@@ -1681,7 +1671,7 @@ takes_store_create_shot (
       set_sqlite_error (error, self->db, sqlite3_errcode (self->db), _ ("create the shot"));
       return NULL;
     }
-  if (!transaction_commit (self, &txn, error))
+  if (!takes_store_transaction_commit (&txn, error))
     return NULL;
   return shot_from_stmt (read);
 }
@@ -1695,8 +1685,9 @@ takes_store_list_shots (TakesStore *self, gint64 project_id, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self, "SELECT " SHOT_COLUMNS " FROM shots WHERE project_id = ? ORDER BY position, id",
-                  _ ("list the shots"), error);
+  stmt = takes_store_prepare (self,
+                              "SELECT " SHOT_COLUMNS " FROM shots WHERE project_id = ? ORDER BY position, id",
+                              _ ("list the shots"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, project_id > 0 ? project_id : self->default_project);
@@ -1754,7 +1745,7 @@ takes_store_create_batch (TakesStore *self,
                           JsonObject *variables,
                           GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) insert = NULL;
   g_autoptr (JsonObject) empty = json_object_new ();
   g_autofree char *variables_json = NULL;
@@ -1782,10 +1773,10 @@ takes_store_create_batch (TakesStore *self,
       return NULL;
     }
   variables_json = object_to_json (variables != NULL ? variables : empty);
-  if (!transaction_begin (self, &txn, error) || !require_project (self, project_id, error))
+  if (!takes_store_transaction_begin (self, &txn, error) || !require_project (self, project_id, error))
     return NULL;
 
-  insert = prepare (
+  insert = takes_store_prepare (
       self, "INSERT INTO batches (project_id, name, template, variables, created_at) VALUES (?, ?, ?, ?, ?)",
       _ ("create the batch"), error);
   if (insert == NULL)
@@ -1795,7 +1786,8 @@ takes_store_create_batch (TakesStore *self,
   sqlite3_bind_text (insert, 3, template_text, -1, SQLITE_STATIC);
   sqlite3_bind_text (insert, 4, variables_json, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 5, now);
-  if (!step_done (self, insert, _ ("create the batch"), error) || !transaction_commit (self, &txn, error))
+  if (!takes_store_step_done (self, insert, _ ("create the batch"), error)
+      || !takes_store_transaction_commit (&txn, error))
     return NULL;
 
   batch = g_new0 (TakesBatch, 1);
@@ -1817,10 +1809,10 @@ takes_store_list_batches (TakesStore *self, gint64 project_id, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self,
-                  "SELECT id, project_id, name, template, variables, created_at FROM batches "
-                  "WHERE project_id = ? ORDER BY id",
-                  _ ("list the batches"), error);
+  stmt = takes_store_prepare (self,
+                              "SELECT id, project_id, name, template, variables, created_at FROM batches "
+                              "WHERE project_id = ? ORDER BY id",
+                              _ ("list the batches"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, project_id > 0 ? project_id : self->default_project);
@@ -1969,7 +1961,7 @@ check_links (TakesStore *self,
       if (ids[i] <= 0)
         continue;
       sql = g_strdup_printf ("SELECT project_id FROM %s WHERE id = ?", owned[i].table);
-      stmt = prepare (self, sql, _ ("read the library"), error);
+      stmt = takes_store_prepare (self, sql, _ ("read the library"), error);
       if (stmt == NULL)
         return FALSE;
       sqlite3_bind_int64 (stmt, 1, ids[i]);
@@ -1998,7 +1990,7 @@ check_links (TakesStore *self,
   if (parent_id > 0)
     {
       g_autoptr (sqlite3_stmt) stmt = NULL;
-      int found = row_exists (self, "takes", parent_id, error);
+      int found = takes_store_row_exists (self, "takes", parent_id, error);
 
       if (found < 0)
         return FALSE;
@@ -2010,10 +2002,11 @@ check_links (TakesStore *self,
         }
       if (take_id <= 0)
         return TRUE;
-      stmt = prepare (self,
-                      "WITH RECURSIVE up(id) AS (SELECT ?1 UNION SELECT t.parent_id FROM takes AS t JOIN up "
-                      "ON t.id = up.id WHERE t.parent_id IS NOT NULL) SELECT 1 FROM up WHERE id = ?2",
-                      _ ("read the library"), error);
+      stmt = takes_store_prepare (
+          self,
+          "WITH RECURSIVE up(id) AS (SELECT ?1 UNION SELECT t.parent_id FROM takes AS t JOIN up "
+          "ON t.id = up.id WHERE t.parent_id IS NOT NULL) SELECT 1 FROM up WHERE id = ?2",
+          _ ("read the library"), error);
       if (stmt == NULL)
         return FALSE;
       sqlite3_bind_int64 (stmt, 1, parent_id);
@@ -2082,16 +2075,27 @@ insert_take (
   bind_take_columns (stmt, 2, take, variables);
   sqlite3_bind_int64 (stmt, 22, now);
   sqlite3_bind_text (stmt, 23, search, -1, SQLITE_STATIC);
-  return step_done (self, stmt, _ ("add the take"), error);
+  return takes_store_step_done (self, stmt, _ ("add the take"), error);
+}
+
+/* Inserts @take and its tags as a new row, its id in @id. */
+static gboolean
+insert_new_take (TakesStore *self, TakesTake *take, gint64 project_id, gint64 now, gint64 *id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) insert = takes_store_prepare (self, insert_take_sql, _ ("add the take"), error);
+
+  if (insert == NULL || !insert_take (self, insert, take, project_id, now, error))
+    return FALSE;
+  *id = sqlite3_last_insert_rowid (self->db);
+  return insert_tags (self, *id, takes_take_get_tags (take), error);
 }
 
 gboolean
 takes_store_add_take (
     TakesStore *self, TakesTake *take, const char *media_file, TakesMediaTransfer transfer, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_auto (PlacedMedia) placed = { 0 };
-  g_autoptr (sqlite3_stmt) insert = NULL;
   g_autofree char *slug = NULL;
   gint64 project_id;
   gint64 now = g_get_real_time ();
@@ -2113,7 +2117,7 @@ takes_store_add_take (
                    _ ("“%s” is not a file that can be read; check the path."), display);
       return FALSE;
     }
-  if (!transaction_begin (self, &txn, error))
+  if (!takes_store_transaction_begin (self, &txn, error))
     return FALSE;
   slug = project_slug (self, project_id, error);
   if (slug == NULL
@@ -2121,11 +2125,7 @@ takes_store_add_take (
                        takes_take_get_parent_id (take), error))
     return FALSE;
 
-  insert = prepare (self, insert_take_sql, _ ("add the take"), error);
-  if (insert == NULL || !insert_take (self, insert, take, project_id, now, error))
-    return FALSE;
-  id = sqlite3_last_insert_rowid (self->db);
-  if (!insert_tags (self, id, takes_take_get_tags (take), error))
+  if (!insert_new_take (self, take, project_id, now, &id, error))
     return FALSE;
 
   if (media_file != NULL)
@@ -2134,7 +2134,8 @@ takes_store_add_take (
 
       if (!place_media (self, slug, id, media_file, transfer, &placed, error))
         return FALSE;
-      update = prepare (self, "UPDATE takes SET media_path = ? WHERE id = ?", _ ("add the take"), error);
+      update = takes_store_prepare (self, "UPDATE takes SET media_path = ? WHERE id = ?", _ ("add the take"),
+                                    error);
       if (update == NULL)
         {
           placed_media_undo (&placed);
@@ -2142,14 +2143,14 @@ takes_store_add_take (
         }
       sqlite3_bind_text (update, 1, placed.relative, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (update, 2, id);
-      if (!step_done (self, update, _ ("add the take"), error))
+      if (!takes_store_step_done (self, update, _ ("add the take"), error))
         {
           placed_media_undo (&placed);
           return FALSE;
         }
     }
 
-  if (!transaction_commit (self, &txn, error))
+  if (!takes_store_transaction_commit (&txn, error))
     {
       placed_media_undo (&placed);
       return FALSE;
@@ -2165,7 +2166,7 @@ takes_store_add_take (
 gboolean
 takes_store_add_takes (TakesStore *self, GPtrArray *takes, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) insert = NULL;
   g_autoptr (GArray) ids = NULL;
   gint64 checked_project = 0;
@@ -2175,9 +2176,9 @@ takes_store_add_takes (TakesStore *self, GPtrArray *takes, GError **error)
   g_return_val_if_fail (takes != NULL, FALSE);
 
   ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), takes->len);
-  if (!transaction_begin (self, &txn, error))
+  if (!takes_store_transaction_begin (self, &txn, error))
     return FALSE;
-  insert = prepare (self, insert_take_sql, _ ("add the takes"), error);
+  insert = takes_store_prepare (self, insert_take_sql, _ ("add the takes"), error);
   if (insert == NULL)
     return FALSE;
   for (guint i = 0; i < takes->len; i++)
@@ -2208,7 +2209,7 @@ takes_store_add_takes (TakesStore *self, GPtrArray *takes, GError **error)
         return FALSE;
       g_array_append_val (ids, id);
     }
-  if (!transaction_commit (self, &txn, error))
+  if (!takes_store_transaction_commit (&txn, error))
     return FALSE;
   for (guint i = 0; i < takes->len; i++)
     {
@@ -2225,7 +2226,7 @@ gboolean
 takes_store_attach_media (
     TakesStore *self, gint64 take_id, const char *media_file, TakesMediaTransfer transfer, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_auto (PlacedMedia) placed = { 0 };
   g_autoptr (sqlite3_stmt) find = NULL;
   g_autoptr (sqlite3_stmt) update = NULL;
@@ -2243,12 +2244,13 @@ takes_store_attach_media (
                    _ ("“%s” is not a file that can be read; check the path."), display);
       return FALSE;
     }
-  if (!transaction_begin (self, &txn, error))
+  if (!takes_store_transaction_begin (self, &txn, error))
     return FALSE;
-  find = prepare (self,
-                  "SELECT p.slug, t.media_path FROM takes AS t JOIN projects AS p ON p.id = t.project_id "
-                  "WHERE t.id = ?",
-                  _ ("read the library"), error);
+  find = takes_store_prepare (
+      self,
+      "SELECT p.slug, t.media_path FROM takes AS t JOIN projects AS p ON p.id = t.project_id "
+      "WHERE t.id = ?",
+      _ ("read the library"), error);
   if (find == NULL)
     return FALSE;
   sqlite3_bind_int64 (find, 1, take_id);
@@ -2272,8 +2274,8 @@ takes_store_attach_media (
   slug = column_dup (find, 0);
   if (!place_media (self, slug, take_id, media_file, transfer, &placed, error))
     return FALSE;
-  update = prepare (self, "UPDATE takes SET media_path = ?, updated_at = ? WHERE id = ?",
-                    _ ("save the video"), error);
+  update = takes_store_prepare (self, "UPDATE takes SET media_path = ?, updated_at = ? WHERE id = ?",
+                                _ ("save the video"), error);
   if (update == NULL)
     {
       placed_media_undo (&placed);
@@ -2282,7 +2284,8 @@ takes_store_attach_media (
   sqlite3_bind_text (update, 1, placed.relative, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (update, 2, g_get_real_time ());
   sqlite3_bind_int64 (update, 3, take_id);
-  if (!step_done (self, update, _ ("save the video"), error) || !transaction_commit (self, &txn, error))
+  if (!takes_store_step_done (self, update, _ ("save the video"), error)
+      || !takes_store_transaction_commit (&txn, error))
     {
       placed_media_undo (&placed);
       return FALSE;
@@ -2295,7 +2298,7 @@ takes_store_attach_media (
 gboolean
 takes_store_update_take (TakesStore *self, TakesTake *take, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) stmt = NULL;
   g_autoptr (sqlite3_stmt) read = NULL;
   g_autofree char *variables = NULL;
@@ -2309,10 +2312,10 @@ takes_store_update_take (TakesStore *self, TakesTake *take, GError **error)
   g_return_val_if_fail (TAKES_IS_TAKE (take), FALSE);
 
   id = takes_take_get_id (take);
-  if (!check_take_text (take, error) || !transaction_begin (self, &txn, error))
+  if (!check_take_text (take, error) || !takes_store_transaction_begin (self, &txn, error))
     return FALSE;
-  read = prepare (self, "SELECT project_id, media_path, created_at FROM takes WHERE id = ?",
-                  _ ("read the library"), error);
+  read = takes_store_prepare (self, "SELECT project_id, media_path, created_at FROM takes WHERE id = ?",
+                              _ ("read the library"), error);
   if (read == NULL)
     return FALSE;
   sqlite3_bind_int64 (read, 1, id);
@@ -2332,7 +2335,7 @@ takes_store_update_take (TakesStore *self, TakesTake *take, GError **error)
 
   variables = takes_take_dup_variables_json (take);
   search = search_prompts_for (take);
-  stmt = prepare (
+  stmt = takes_store_prepare (
       self,
       "UPDATE takes SET shot_id = ?1, batch_id = ?2, parent_id = ?3, recipe = ?4, cache_key = ?5, "
       "backend = ?6, model = ?7, status = ?8, width = ?9, height = ?10, frames = ?11, fps = ?12, "
@@ -2346,7 +2349,8 @@ takes_store_update_take (TakesStore *self, TakesTake *take, GError **error)
   sqlite3_bind_int64 (stmt, 21, now);
   sqlite3_bind_int64 (stmt, 22, id);
   sqlite3_bind_text (stmt, 23, search, -1, SQLITE_STATIC);
-  if (!step_done (self, stmt, _ ("update the take"), error) || !transaction_commit (self, &txn, error))
+  if (!takes_store_step_done (self, stmt, _ ("update the take"), error)
+      || !takes_store_transaction_commit (&txn, error))
     return FALSE;
   takes_take_set_stored (take, id, project_id, (const char *)sqlite3_column_text (read, 1),
                          sqlite3_column_int64 (read, 2), now);
@@ -2363,7 +2367,8 @@ takes_store_get_take (TakesStore *self, gint64 take_id, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self, "SELECT " TAKE_COLUMNS " FROM takes AS t WHERE t.id = ?", _ ("read the take"), error);
+  stmt = takes_store_prepare (self, "SELECT " TAKE_COLUMNS " FROM takes AS t WHERE t.id = ?",
+                              _ ("read the take"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, take_id);
@@ -2386,10 +2391,11 @@ takes_store_find_cached (TakesStore *self, const char *cache_key, GError **error
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
   g_return_val_if_fail (cache_key != NULL, NULL);
 
-  stmt = prepare (self,
-                  "SELECT " TAKE_COLUMNS " FROM takes AS t WHERE t.cache_key = ? AND t.status = 'done' "
-                  "AND t.media_path IS NOT NULL ORDER BY t.id DESC LIMIT 1",
-                  _ ("look up the cache"), error);
+  stmt = takes_store_prepare (self,
+                              "SELECT " TAKE_COLUMNS
+                              " FROM takes AS t WHERE t.cache_key = ? AND t.status = 'done' "
+                              "AND t.media_path IS NOT NULL ORDER BY t.id DESC LIMIT 1",
+                              _ ("look up the cache"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, cache_key, -1, SQLITE_STATIC);
@@ -2716,7 +2722,7 @@ takes_store_query_takes (TakesStore *self, const TakesTakeQuery *query, GError *
   sql = g_strdup_printf ("SELECT " TAKE_COLUMNS "%s ORDER BY %s LIMIT %d OFFSET %u", from_where, order_by,
                          query->limit > 0 ? (int)MIN (query->limit, (guint)G_MAXINT) : -1, query->offset);
 
-  stmt = prepare (self, sql, _ ("search the takes"), error);
+  stmt = takes_store_prepare (self, sql, _ ("search the takes"), error);
   if (stmt == NULL)
     return NULL;
   bind_all (stmt, bindings);
@@ -2742,7 +2748,7 @@ takes_store_count_takes (TakesStore *self, const TakesTakeQuery *query, guint64 
   g_array_set_clear_func (bindings, binding_clear);
   from_where = build_from_where (query, bindings, &uses_fts);
   sql = g_strdup_printf ("SELECT count(*)%s", from_where);
-  stmt = prepare (self, sql, _ ("count the takes"), error);
+  stmt = takes_store_prepare (self, sql, _ ("count the takes"), error);
   if (stmt == NULL)
     return FALSE;
   bind_all (stmt, bindings);
@@ -2765,8 +2771,9 @@ takes_store_get_children (TakesStore *self, gint64 take_id, GError **error)
 
   if (!require_take (self, take_id, error))
     return NULL;
-  stmt = prepare (self, "SELECT " TAKE_COLUMNS " FROM takes AS t WHERE t.parent_id = ? ORDER BY t.id",
-                  _ ("read the lineage"), error);
+  stmt = takes_store_prepare (self,
+                              "SELECT " TAKE_COLUMNS " FROM takes AS t WHERE t.parent_id = ? ORDER BY t.id",
+                              _ ("read the lineage"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, take_id);
@@ -2783,13 +2790,14 @@ takes_store_get_ancestors (TakesStore *self, gint64 take_id, GError **error)
   if (!require_take (self, take_id, error))
     return NULL;
   /* UNION (not UNION ALL) stops at a cycle, should a damaged file hold one. */
-  stmt = prepare (self,
-                  "WITH RECURSIVE up(id, depth) AS ("
-                  "  SELECT parent_id, 1 FROM takes WHERE id = ?1 AND parent_id IS NOT NULL"
-                  "  UNION SELECT t.parent_id, up.depth + 1 FROM takes AS t JOIN up ON t.id = up.id"
-                  "    WHERE t.parent_id IS NOT NULL AND t.parent_id <> ?1 AND up.depth < 10000) "
-                  "SELECT " TAKE_COLUMNS " FROM up JOIN takes AS t ON t.id = up.id ORDER BY up.depth",
-                  _ ("read the lineage"), error);
+  stmt = takes_store_prepare (
+      self,
+      "WITH RECURSIVE up(id, depth) AS ("
+      "  SELECT parent_id, 1 FROM takes WHERE id = ?1 AND parent_id IS NOT NULL"
+      "  UNION SELECT t.parent_id, up.depth + 1 FROM takes AS t JOIN up ON t.id = up.id"
+      "    WHERE t.parent_id IS NOT NULL AND t.parent_id <> ?1 AND up.depth < 10000) "
+      "SELECT " TAKE_COLUMNS " FROM up JOIN takes AS t ON t.id = up.id ORDER BY up.depth",
+      _ ("read the lineage"), error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, take_id);
@@ -2804,7 +2812,7 @@ static gboolean
 update_one (TakesStore *self, sqlite3_stmt *stmt, gint64 take_id, const char *what, GError **error)
 {
   sqlite3_bind_int64 (stmt, 1, take_id);
-  if (!step_done (self, stmt, what, error))
+  if (!takes_store_step_done (self, stmt, what, error))
     return FALSE;
   if (sqlite3_changes (self->db) == 0)
     {
@@ -2827,8 +2835,8 @@ takes_store_set_rating (TakesStore *self, gint64 take_id, guint rating, GError *
                    _ ("A rating goes from 0 to %d stars; %u is not one of them."), TAKES_MAX_RATING, rating);
       return FALSE;
     }
-  stmt = prepare (self, "UPDATE takes SET rating = ?2, updated_at = ?3 WHERE id = ?1", _ ("rate the take"),
-                  error);
+  stmt = takes_store_prepare (self, "UPDATE takes SET rating = ?2, updated_at = ?3 WHERE id = ?1",
+                              _ ("rate the take"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 2, rating);
@@ -2849,8 +2857,8 @@ takes_store_set_decision (TakesStore *self, gint64 take_id, TakesDecision decisi
                    _ ("A take is approved, rejected or undecided; %d is none of these."), (int)decision);
       return FALSE;
     }
-  stmt = prepare (self, "UPDATE takes SET decision = ?2, updated_at = ?3 WHERE id = ?1",
-                  _ ("decide on the take"), error);
+  stmt = takes_store_prepare (self, "UPDATE takes SET decision = ?2, updated_at = ?3 WHERE id = ?1",
+                              _ ("decide on the take"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 2, takes_decision_to_string (decision), -1, SQLITE_STATIC);
@@ -2881,8 +2889,9 @@ takes_store_set_notes (TakesStore *self, gint64 take_id, const char *notes, GErr
       return FALSE;
     }
   search = search_notes_for (notes);
-  stmt = prepare (self, "UPDATE takes SET notes = ?2, updated_at = ?3, search_notes = ?4 WHERE id = ?1",
-                  _ ("save the notes"), error);
+  stmt = takes_store_prepare (self,
+                              "UPDATE takes SET notes = ?2, updated_at = ?3, search_notes = ?4 WHERE id = ?1",
+                              _ ("save the notes"), error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 2, notes, -1, SQLITE_STATIC);
@@ -2927,8 +2936,8 @@ clean_tag (const char *tag, GError **error)
 static gboolean
 touch_take (TakesStore *self, gint64 take_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt
-      = prepare (self, "UPDATE takes SET updated_at = ?2 WHERE id = ?1", _ ("update the take"), error);
+  g_autoptr (sqlite3_stmt) stmt = takes_store_prepare (self, "UPDATE takes SET updated_at = ?2 WHERE id = ?1",
+                                                       _ ("update the take"), error);
 
   if (stmt == NULL)
     return FALSE;
@@ -2943,8 +2952,8 @@ insert_tags (TakesStore *self, gint64 take_id, const char *const *tags, GError *
 
   if (tags == NULL || tags[0] == NULL)
     return TRUE;
-  stmt
-      = prepare (self, "INSERT OR IGNORE INTO tags (take_id, name) VALUES (?, ?)", _ ("tag the take"), error);
+  stmt = takes_store_prepare (self, "INSERT OR IGNORE INTO tags (take_id, name) VALUES (?, ?)",
+                              _ ("tag the take"), error);
   if (stmt == NULL)
     return FALSE;
   for (guint i = 0; tags[i] != NULL; i++)
@@ -2956,7 +2965,7 @@ insert_tags (TakesStore *self, gint64 take_id, const char *const *tags, GError *
       sqlite3_reset (stmt);
       sqlite3_bind_int64 (stmt, 1, take_id);
       sqlite3_bind_text (stmt, 2, clean, -1, SQLITE_TRANSIENT);
-      if (!step_done (self, stmt, _ ("tag the take"), error))
+      if (!takes_store_step_done (self, stmt, _ ("tag the take"), error))
         return FALSE;
     }
   return TRUE;
@@ -2965,25 +2974,26 @@ insert_tags (TakesStore *self, gint64 take_id, const char *const *tags, GError *
 gboolean
 takes_store_add_tags (TakesStore *self, gint64 take_id, const char *const *tags, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  return transaction_begin (self, &txn, error) && touch_take (self, take_id, error)
-         && insert_tags (self, take_id, tags, error) && transaction_commit (self, &txn, error);
+  return takes_store_transaction_begin (self, &txn, error) && touch_take (self, take_id, error)
+         && insert_tags (self, take_id, tags, error) && takes_store_transaction_commit (&txn, error);
 }
 
 gboolean
 takes_store_remove_tags (TakesStore *self, gint64 take_id, const char *const *tags, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (sqlite3_stmt) stmt = NULL;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  if (!transaction_begin (self, &txn, error) || !touch_take (self, take_id, error))
+  if (!takes_store_transaction_begin (self, &txn, error) || !touch_take (self, take_id, error))
     return FALSE;
-  stmt = prepare (self, "DELETE FROM tags WHERE take_id = ? AND name = ?", _ ("untag the take"), error);
+  stmt = takes_store_prepare (self, "DELETE FROM tags WHERE take_id = ? AND name = ?", _ ("untag the take"),
+                              error);
   if (stmt == NULL)
     return FALSE;
   for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
@@ -2995,7 +3005,7 @@ takes_store_remove_tags (TakesStore *self, gint64 take_id, const char *const *ta
       sqlite3_reset (stmt);
       sqlite3_bind_int64 (stmt, 1, take_id);
       sqlite3_bind_text (stmt, 2, clean, -1, SQLITE_TRANSIENT);
-      if (!step_done (self, stmt, _ ("untag the take"), error))
+      if (!takes_store_step_done (self, stmt, _ ("untag the take"), error))
         return FALSE;
       if (sqlite3_changes (self->db) == 0)
         {
@@ -3004,7 +3014,7 @@ takes_store_remove_tags (TakesStore *self, gint64 take_id, const char *const *ta
           return FALSE;
         }
     }
-  return transaction_commit (self, &txn, error);
+  return takes_store_transaction_commit (&txn, error);
 }
 
 gboolean
@@ -3034,7 +3044,8 @@ takes_store_list_tags (TakesStore *self, GError **error)
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
 
-  stmt = prepare (self, "SELECT DISTINCT name FROM tags ORDER BY name", _ ("list the tags"), error);
+  stmt = takes_store_prepare (self, "SELECT DISTINCT name FROM tags ORDER BY name", _ ("list the tags"),
+                              error);
   if (stmt == NULL)
     return NULL;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -3122,7 +3133,7 @@ stage_file (TakesStore *self, gint64 id, const char *media_path, GPtrArray *stag
 gboolean
 takes_store_delete_takes (TakesStore *self, const gint64 *take_ids, guint n_take_ids, GError **error)
 {
-  g_auto (Transaction) txn = { 0 };
+  g_auto (TakesStoreTransaction) txn = { 0 };
   g_autoptr (GPtrArray) staged = g_ptr_array_new_with_free_func (staged_file_free);
   g_autoptr (sqlite3_stmt) find = NULL;
   g_autoptr (sqlite3_stmt) del = NULL;
@@ -3130,10 +3141,11 @@ takes_store_delete_takes (TakesStore *self, const gint64 *take_ids, guint n_take
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
   g_return_val_if_fail (take_ids != NULL || n_take_ids == 0, FALSE);
 
-  if (!transaction_begin (self, &txn, error))
+  if (!takes_store_transaction_begin (self, &txn, error))
     return FALSE;
-  find = prepare (self, "SELECT media_path FROM takes WHERE id = ?", _ ("delete the takes"), error);
-  del = prepare (self, "DELETE FROM takes WHERE id = ?", _ ("delete the takes"), error);
+  find = takes_store_prepare (self, "SELECT media_path FROM takes WHERE id = ?", _ ("delete the takes"),
+                              error);
+  del = takes_store_prepare (self, "DELETE FROM takes WHERE id = ?", _ ("delete the takes"), error);
   if (find == NULL || del == NULL)
     return FALSE;
 
@@ -3162,7 +3174,7 @@ takes_store_delete_takes (TakesStore *self, const gint64 *take_ids, guint n_take
         }
       sqlite3_reset (del);
       sqlite3_bind_int64 (del, 1, id);
-      if (!step_done (self, del, _ ("delete the takes"), error))
+      if (!takes_store_step_done (self, del, _ ("delete the takes"), error))
         {
           unstage_all (staged);
           return FALSE;
@@ -3170,7 +3182,7 @@ takes_store_delete_takes (TakesStore *self, const gint64 *take_ids, guint n_take
     }
 
   fsync_path (self->trash_dir, TRUE);
-  if (!transaction_commit (self, &txn, error))
+  if (!takes_store_transaction_commit (&txn, error))
     {
       unstage_all (staged);
       return FALSE;
@@ -3224,7 +3236,6 @@ takes_store_set_sqlite_error (GError **error, sqlite3 *db, int rc, const char *w
 gboolean
 takes_store_insert_take_in_transaction (TakesStore *self, TakesTake *take, GError **error)
 {
-  g_autoptr (sqlite3_stmt) insert = NULL;
   gint64 project_id;
   gint64 now = g_get_real_time ();
   gint64 id;
@@ -3240,11 +3251,7 @@ takes_store_insert_take_in_transaction (TakesStore *self, TakesTake *take, GErro
       || !check_links (self, 0, project_id, takes_take_get_shot_id (take), takes_take_get_batch_id (take),
                        takes_take_get_parent_id (take), error))
     return FALSE;
-  insert = prepare (self, insert_take_sql, _ ("add the take"), error);
-  if (insert == NULL || !insert_take (self, insert, take, project_id, now, error))
-    return FALSE;
-  id = sqlite3_last_insert_rowid (self->db);
-  if (!insert_tags (self, id, takes_take_get_tags (take), error))
+  if (!insert_new_take (self, take, project_id, now, &id, error))
     return FALSE;
   takes_take_set_stored (take, id, project_id, NULL, now, now);
   return TRUE;

@@ -19,6 +19,15 @@
 /* Weight binding */
 
 gboolean
+wan_engine_check_cancel (WanCancelFunc cancel, gpointer user_data, GError **error)
+{
+  if (cancel == NULL || !cancel (user_data))
+    return TRUE;
+  g_set_error_literal (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_CANCELLED, _ ("The run was cancelled."));
+  return FALSE;
+}
+
+gboolean
 wan_engine_check_status (tk_status status, const char *what, GError **error)
 {
   /* @what names the step in the message as a technical detail for bug
@@ -569,15 +578,6 @@ umt5_layer_forward (Umt5Encoder *enc, const Umt5Layer *layer, int n, GError **er
                                   "text encoder residual", error);
 }
 
-static gboolean
-check_cancel (WanCancelFunc cancel, gpointer user_data, GError **error)
-{
-  if (cancel == NULL || !cancel (user_data))
-    return TRUE;
-  g_set_error_literal (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_CANCELLED, _ ("The run was cancelled."));
-  return FALSE;
-}
-
 gboolean
 umt5_encoder_encode (Umt5Encoder *encoder,
                      const gint32 *ids,
@@ -602,13 +602,13 @@ umt5_encoder_encode (Umt5Encoder *encoder,
                    UMT5_TEXT_LEN, n_valid);
       return FALSE;
     }
-  if (!check_cancel (cancel, user_data, error) || !embed_tokens (encoder, ids, n_valid, error)
+  if (!wan_engine_check_cancel (cancel, user_data, error) || !embed_tokens (encoder, ids, n_valid, error)
       || !wan_engine_check_status (
           tk_attention_t5_buckets (n_valid, n_valid, c->num_buckets, UMT5_MAX_DISTANCE, encoder->buckets),
           "text encoder positions", error))
     return FALSE;
   for (int i = 0; i < c->num_layers; i++)
-    if (!check_cancel (cancel, user_data, error)
+    if (!wan_engine_check_cancel (cancel, user_data, error)
         || !umt5_layer_forward (encoder, &encoder->layers[i], n_valid, error))
       return FALSE;
   return wan_engine_check_status (

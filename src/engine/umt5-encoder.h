@@ -45,6 +45,9 @@ float *wan_weights_dup_f32 (const WanWeights *weights, const char *name, gint64 
 /* Sets @error from a kernel status; @what names the step for the message. */
 gboolean wan_engine_check_status (tk_status status, const char *what, GError **error);
 
+/* Sets @error and returns FALSE when @cancel says the run should stop. */
+gboolean wan_engine_check_cancel (WanCancelFunc cancel, gpointer user_data, GError **error);
+
 /* The bucket of the offset @rel = key − query in umT5's bidirectional
  * relative-position table, computed directly from the formula (as the
  * official code does, in float). */

@@ -100,15 +100,6 @@ struct _WanDitState
 };
 
 static gboolean
-check_cancel (WanCancelFunc cancel, gpointer user_data, GError **error)
-{
-  if (cancel == NULL || !cancel (user_data))
-    return TRUE;
-  g_set_error_literal (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_CANCELLED, _ ("The run was cancelled."));
-  return FALSE;
-}
-
-static gboolean
 nomem (GError **error)
 {
   return wan_engine_check_status (TK_ERR_NOMEM, "diffusion model", error);
@@ -342,8 +333,8 @@ state_sizes (const WanDitConfig *c,
       || width / c->patch_size[2] > WAN_ROPE_MAX_POS || frames > WAN_ROPE_MAX_POS)
     {
       g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_INVALID_INPUT,
-                   _ ("The diffusion model cannot take a latent of %" PRId64 "×%" PRId64
-                      "×%" PRId64 "×%" PRId64
+                   _ ("The diffusion model cannot take a latent of %" PRId64 "×%" PRId64 "×%" PRId64
+                      "×%" PRId64
                       ": it needs %d channels and a height and width that are multiples of %d and %d. Choose "
                       "another video size."),
                    channels, frames, height, width, c->in_dim, c->patch_size[1], c->patch_size[2]);
@@ -843,7 +834,7 @@ wan_dit_forward (WanDit *dit,
                    t);
       return FALSE;
     }
-  if (!check_cancel (cancel, user_data, error) || !group_timesteps (state, t_per_token, t, error))
+  if (!wan_engine_check_cancel (cancel, user_data, error) || !group_timesteps (state, t_per_token, t, error))
     return FALSE;
 
   if (!wan_engine_check_status (tk_patch_embed_forward (dit->patch, dit->pool, state->conv_ws, x,
@@ -859,7 +850,8 @@ wan_dit_forward (WanDit *dit,
     {
       if (progress != NULL)
         progress (i, c->num_layers, user_data);
-      if (!check_cancel (cancel, user_data, error) || !block_forward (dit, state, &dit->blocks[i], error))
+      if (!wan_engine_check_cancel (cancel, user_data, error)
+          || !block_forward (dit, state, &dit->blocks[i], error))
         return FALSE;
       if (dit->tap != NULL)
         {
@@ -867,7 +859,7 @@ wan_dit_forward (WanDit *dit,
           tap (dit, name, state->x, state->L, d);
         }
     }
-  if (!check_cancel (cancel, user_data, error)
+  if (!wan_engine_check_cancel (cancel, user_data, error)
       || !norm_modulate (dit, state, state->head_mod, 2 * d, 0, 1, error)
       || !wan_linear_forward (&dit->head, state->gemm_ws, dit->pool, state->L, state->n, d, state->head_out,
                               head_width, error))

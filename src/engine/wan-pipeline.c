@@ -17,6 +17,7 @@
 #include "wan-noise.h"
 #include "wan-pipeline.h"
 #include "wan-sampler.h"
+#include "wan-vae.h"
 
 /* Per-axis positions the DiT's RoPE tables cover (§2.6). */
 #define MAX_GRID 1024
@@ -43,19 +44,6 @@ struct _WanPipeline
 
 /* Engine data */
 
-static char *
-engine_data_dir (void)
-{
-  const char *env = g_getenv ("TAKES_SOURCE_DATA");
-  g_autofree char *installed = g_build_filename (PKGDATADIR, "engine", NULL);
-
-  if (env != NULL && *env != '\0')
-    return g_build_filename (env, "engine", NULL);
-  if (g_file_test (installed, G_FILE_TEST_IS_DIR))
-    return g_steal_pointer (&installed);
-  return g_build_filename (SOURCE_DATADIR, "engine", NULL);
-}
-
 static const char *
 defaults_key (WanArch arch)
 {
@@ -79,7 +67,7 @@ defaults_key (WanArch arch)
 gboolean
 wan_request_init_defaults (WanRequest *request, WanArch arch, GError **error)
 {
-  g_autofree char *dir = engine_data_dir ();
+  g_autofree char *dir = wan_engine_data_dir ();
   WanModelDefaults d;
 
   g_return_val_if_fail (request != NULL, FALSE);
@@ -698,7 +686,7 @@ denoise (Run *run, GError **error)
     {
       if (p->default_negative == NULL)
         {
-          g_autofree char *dir = engine_data_dir ();
+          g_autofree char *dir = wan_engine_data_dir ();
 
           p->default_negative = wan_default_negative_prompt_load (dir, error);
           if (p->default_negative == NULL)

@@ -171,15 +171,6 @@ typedef struct
 } VaePlan;
 
 static gboolean
-check_cancel (WanCancelFunc cancel, gpointer user_data, GError **error)
-{
-  if (cancel == NULL || !cancel (user_data))
-    return TRUE;
-  g_set_error_literal (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_CANCELLED, _ ("The run was cancelled."));
-  return FALSE;
-}
-
-static gboolean
 check (tk_status status, const char *what, GError **error)
 {
   return wan_engine_check_status (status, what, error);
@@ -443,6 +434,29 @@ block_name (const WanVae *vae, const char *part, int level, int index, int *flat
   return g_strdup_printf ("%s.%s.%d", part, list, (*flat)++);
 }
 
+/* Loads the level's residual blocks, numbered on from *@index; the first
+ * takes lv->cin channels, the others lv->cres. */
+static gboolean
+level_res_load (WanVae *vae, VaeLevel *lv, const char *part, int level, int *index, int *flat, GError **error)
+{
+  if (lv->n_res > VAE_MAX_RES)
+    {
+      g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_UNSUPPORTED,
+                   _ ("The VAE in “%s” has more residual blocks per level than the engine reads. Use an "
+                      "official Wan VAE."),
+                   wan_weights_get_path (vae->weights));
+      return FALSE;
+    }
+  for (int r = 0; r < lv->n_res; r++)
+    {
+      g_autofree char *prefix = block_name (vae, part, level, (*index)++, flat);
+
+      if (!res_block_load (vae, &lv->res[r], prefix, r == 0 ? lv->cin : lv->cres, lv->cres, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 resample_load (WanVae *vae, VaeLevel *lv, const char *prefix, GError **error)
 {
@@ -535,21 +549,8 @@ decoder_load (WanVae *vae, GError **error)
       lv->cin = in;
       lv->cres = dims[i + 1];
       lv->n_res = cfg->num_res_blocks + 1;
-      if (lv->n_res > VAE_MAX_RES)
-        {
-          g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_UNSUPPORTED,
-                       _ ("The VAE in “%s” has more residual blocks per level than the engine reads. Use an "
-                          "official Wan VAE."),
-                       wan_weights_get_path (vae->weights));
-          return FALSE;
-        }
-      for (int r = 0; r < lv->n_res; r++)
-        {
-          g_autofree char *prefix = block_name (vae, "decoder", i, j++, &flat);
-
-          if (!res_block_load (vae, &lv->res[r], prefix, r == 0 ? in : lv->cres, lv->cres, error))
-            return FALSE;
-        }
+      if (!level_res_load (vae, lv, "decoder", i, &j, &flat, error))
+        return FALSE;
       lv->cout = lv->cres;
       lv->mode = VAE_RESAMPLE_NONE;
       if (i < VAE_LEVELS - 1)
@@ -609,21 +610,8 @@ encoder_load (WanVae *vae, GError **error)
       lv->cres = dims[i + 1];
       lv->cout = dims[i + 1];
       lv->n_res = cfg->num_res_blocks;
-      if (lv->n_res > VAE_MAX_RES)
-        {
-          g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_UNSUPPORTED,
-                       _ ("The VAE in “%s” has more residual blocks per level than the engine reads. Use an "
-                          "official Wan VAE."),
-                       wan_weights_get_path (vae->weights));
-          return FALSE;
-        }
-      for (int r = 0; r < lv->n_res; r++)
-        {
-          g_autofree char *prefix = block_name (vae, "encoder", i, j++, &flat);
-
-          if (!res_block_load (vae, &lv->res[r], prefix, r == 0 ? lv->cin : lv->cres, lv->cres, error))
-            return FALSE;
-        }
+      if (!level_res_load (vae, lv, "encoder", i, &j, &flat, error))
+        return FALSE;
       lv->mode = VAE_RESAMPLE_NONE;
       if (i < VAE_LEVELS - 1)
         {
@@ -1385,7 +1373,7 @@ dec_level (WanVaeDecoder *d, int i, const float *x, DecodeOut *out, GError **err
   const float *frames[2];
   int n_frames = 1;
 
-  if (!check_cancel (out->cancel, out->user_data, error))
+  if (!wan_engine_check_cancel (out->cancel, out->user_data, error))
     return FALSE;
   if (lv->mode == VAE_RESAMPLE_NONE)
     {
@@ -1479,7 +1467,7 @@ wan_vae_decoder_push (WanVaeDecoder *decoder,
   out.dst_cstride = expect * plane;
   out.cancel = cancel;
   out.user_data = user_data;
-  if (!check_cancel (cancel, user_data, error)
+  if (!wan_engine_check_cancel (cancel, user_data, error)
       || !decoder_push (decoder, z_frame, (gint64)decoder->h * decoder->w, &out, error))
     return FALSE;
   g_assert (out.n_frames == expect);
@@ -1518,7 +1506,7 @@ wan_vae_decode (WanVae *vae,
   out.user_data = user_data;
   for (int t = 0; t < T; t++)
     {
-      if (!check_cancel (cancel, user_data, error)
+      if (!wan_engine_check_cancel (cancel, user_data, error)
           || !decoder_push (d, z + t * hw, (gint64)T * hw, &out, error))
         return FALSE;
       if (progress != NULL)
@@ -1719,7 +1707,7 @@ wan_vae_encode (WanVae *vae,
       const float *src = e.chunk;
       const float *mu;
 
-      ok = check_cancel (cancel, user_data, error);
+      ok = wan_engine_check_cancel (cancel, user_data, error);
       for (gint64 f = 0; ok && f < n; f++)
         copy_frame (video, F, f0 + f, e.chunk, n, f, 3, plane);
       if (ok && vae->patch > 1)
@@ -1733,7 +1721,7 @@ wan_vae_encode (WanVae *vae,
         {
           gint64 n_out = 0;
 
-          ok = check_cancel (cancel, user_data, error) && enc_level (&e, i, n, &n_out, error);
+          ok = wan_engine_check_cancel (cancel, user_data, error) && enc_level (&e, i, n, &n_out, error);
           n = n_out;
         }
       if (ok && n != 1)

@@ -470,23 +470,6 @@ check_authorized (TakesServer *self, SoupServerMessage *msg)
 
 /* Create -------------------------------------------------------------------- */
 
-static gboolean
-parse_size (const char *text, guint *width, guint *height)
-{
-  g_auto (GStrv) parts = NULL;
-  guint64 w = 0, h = 0;
-
-  if (text == NULL)
-    return FALSE;
-  parts = g_strsplit (text, "*", 3);
-  if (g_strv_length (parts) != 2 || !g_ascii_string_to_unsigned (parts[0], 10, 1, 16384, &w, NULL)
-      || !g_ascii_string_to_unsigned (parts[1], 10, 1, 16384, &h, NULL))
-    return FALSE;
-  *width = (guint)w;
-  *height = (guint)h;
-  return TRUE;
-}
-
 static JsonNode *
 get_member (JsonObject *object, const char *name, GType type)
 {
@@ -558,7 +541,7 @@ recipe_from_request (TakesServer *self, SoupServerMessage *msg, guint *duration_
                    "and “parameters.seed” whole numbers.");
       return NULL;
     }
-  if (size != NULL && !parse_size (json_node_get_string (size), &width, &height))
+  if (size != NULL && !takes_backend_dashscope_parse_size (json_node_get_string (size), &width, &height))
     {
       reply_error (msg, SOUP_STATUS_BAD_REQUEST, "InvalidParameter",
                    "“parameters.size” must be written as WIDTH*HEIGHT, for example “832*480”.");

@@ -10,6 +10,7 @@
 #include "takes-store-batches.h"
 #include "takes-store-safety.h"
 #include "takes-store.h"
+#include "test-store-util.h"
 
 #define TEST_KEY "sk-fakeBatchKey0123456789abcdef"
 
@@ -18,27 +19,6 @@ typedef struct
   char *dir;
   FakeDashscope *fake;
 } Fixture;
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      rm_rf (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
@@ -55,7 +35,7 @@ fixture_tear_down (Fixture *f, gconstpointer data)
 {
   g_clear_pointer (&f->fake, fake_dashscope_free);
   fake_loop_drain ();
-  rm_rf (f->dir);
+  store_test_rm_rf (f->dir);
   g_free (f->dir);
 }
 

@@ -18,7 +18,7 @@ typedef struct
 static void
 run_ok (Fixture *f, const char *first, ...)
 {
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GPtrArray) args = NULL;
   g_autoptr (GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autoptr (GSubprocess) proc = NULL;
@@ -26,12 +26,9 @@ run_ok (Fixture *f, const char *first, ...)
   g_autofree char *err = NULL;
   va_list ap;
 
-  g_ptr_array_add (args, (gpointer)g_getenv ("TAKES_CLI"));
   va_start (ap, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer)arg);
+  args = cli_argv_va (first, ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
   g_subprocess_launcher_setenv (launcher, "TAKES_DATA_DIR", f->data, TRUE);
   proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)args->pdata, &error);
   g_assert_no_error (error);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "../core/review-test-util.h"
 #include "cli-test-util.h"
 #include "takes-media.h"
 
@@ -27,24 +28,6 @@ typedef struct
 } Fixture;
 
 static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
   f->dir = g_dir_make_tmp ("takes-cli-genlocal-XXXXXX", NULL);
@@ -54,43 +37,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  rm_rf (f->dir);
+  store_test_rm_rf (f->dir);
   g_free (f->dir);
-}
-
-/* Runs takes-cli on @data_dir with one extra environment variable (NAME=VALUE
- * or NULL); returns the exit status, or 128 + the signal that ended it. */
-static int
-run_env (const char *data_dir, const char *env, char **out, char **err, const char *first, ...)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *arg;
-  va_list ap;
-
-  g_ptr_array_add (args, (gpointer)g_getenv ("TAKES_CLI"));
-  va_start (ap, first);
-  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer)arg);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_setenv (launcher, "TAKES_DATA_DIR", data_dir, TRUE);
-  if (env != NULL)
-    {
-      g_auto (GStrv) pair = g_strsplit (env, "=", 2);
-
-      g_subprocess_launcher_setenv (launcher, pair[0], pair[1], TRUE);
-    }
-  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)args->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error);
-  g_assert_no_error (error);
-  return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc)
-                                           : 128 + g_subprocess_get_term_sig (proc);
 }
 
 static char *
@@ -116,7 +64,7 @@ copy_model (const char *from, const char *name)
   const char *entry;
 
   g_assert_nonnull (dir);
-  rm_rf (to);
+  store_test_rm_rf (to);
   g_assert_cmpint (g_mkdir_with_parents (to, 0700), ==, 0);
   while ((entry = g_dir_read_name (dir)) != NULL)
     {
@@ -276,7 +224,7 @@ test_folder_model_end_to_end (Fixture *f, gconstpointer data)
   gint64 id;
   int status;
 
-  status = run_env (f->dir, NULL, &out, &err, "generate", "--backend", "local", "--model", model_13b,
+  status = cli_run (f->dir, &out, &err, "generate", "--backend", "local", "--model", model_13b,
                     "a red fox running through snow", "--frames", "9", "--size", "64x48", "--fps", "12",
                     "--seed", "7", "--steps", "3", NULL);
   if (status != 0)
@@ -331,7 +279,7 @@ test_tiny_id_takes_model_defaults (Fixture *f, gconstpointer data)
   gint64 id;
   int status;
 
-  status = run_env (f->dir, NULL, &out, &err, "generate", "--backend", "local", "--model", "tiny",
+  status = cli_run (f->dir, &out, &err, "generate", "--backend", "local", "--model", "tiny",
                     "a lighthouse at dusk", "--seed", "3", NULL);
   if (status != 0)
     g_printerr ("%s", err);
@@ -361,7 +309,7 @@ test_relative_folder_is_recorded_absolute (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (g_chdir (root), ==, 0);
   relative = g_build_filename (".", "5b", NULL);
-  status = run_env (f->dir, NULL, &out, &err, "generate", "--backend", "local", "--model", relative, "waves",
+  status = cli_run (f->dir, &out, &err, "generate", "--backend", "local", "--model", relative, "waves",
                     "--seed", "2", "--frames", "5", "--size", "64x32", "--steps", "2", NULL);
   g_assert_cmpint (g_chdir (cwd), ==, 0);
   if (status != 0)
@@ -375,25 +323,11 @@ test_relative_folder_is_recorded_absolute (Fixture *f, gconstpointer data)
 
 /* Same seed, same frames ------------------------------------------------------- */
 
-static gboolean
-collect_frame_cb (
-    const guint8 *rgb, int width, int height, gsize stride, guint index, guint64 pts_ns, gpointer user_data)
-{
-  GByteArray *frames = user_data;
-
-  for (int y = 0; y < height; y++)
-    g_byte_array_append (frames, rgb + (gsize)y * stride, (guint)width * 3);
-  return TRUE;
-}
-
 static GByteArray *
 decode_all (const char *file)
 {
-  g_autoptr (GByteArray) frames = g_byte_array_new ();
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) frames = review_test_decode (file);
 
-  g_assert_true (takes_media_decode_rgb (file, collect_frame_cb, frames, &error));
-  g_assert_no_error (error);
   g_assert_cmpuint (frames->len, ==, 48 * 32 * 3 * 5);
   return g_steal_pointer (&frames);
 }
@@ -403,7 +337,7 @@ generate_seed (const char *data_dir, const char *seed)
 {
   g_autofree char *out = NULL, *err = NULL;
   char *file = NULL;
-  int status = run_env (data_dir, NULL, &out, &err, "generate", "--backend", "local", "--model", model_13b,
+  int status = cli_run (data_dir, &out, &err, "generate", "--backend", "local", "--model", model_13b,
                         "a paper boat on a river", "--frames", "5", "--size", "48x32", "--steps", "4",
                         "--seed", seed, NULL);
 
@@ -430,7 +364,7 @@ test_same_seed_same_frames (Fixture *f, gconstpointer data)
   g_assert_cmpstr (a, !=, b);
   g_assert_cmpmem (fa->data, fa->len, fb->data, fb->len);
   g_assert_false (fa->len == fc->len && memcmp (fa->data, fc->data, fa->len) == 0);
-  rm_rf (other);
+  store_test_rm_rf (other);
 }
 
 /* Ctrl-C ----------------------------------------------------------------------- */
@@ -610,8 +544,8 @@ assert_refused (const char *data_dir, const char *model, const char *const *want
 {
   g_autofree char *out = NULL, *err = NULL;
   g_autofree char *queue = NULL, *queue_err = NULL;
-  int status = run_env (data_dir, NULL, &out, &err, "generate", "--backend", "local", "--model", model,
-                        "a fox", "--seed", "1", NULL);
+  int status = cli_run (data_dir, &out, &err, "generate", "--backend", "local", "--model", model, "a fox",
+                        "--seed", "1", NULL);
 
   g_assert_cmpint (status, ==, 1);
   g_assert_true (g_str_has_prefix (err, "takes-cli: "));
@@ -682,8 +616,8 @@ test_memory_refused_with_estimate (Fixture *f, gconstpointer data)
   g_autofree char *out = NULL, *err = NULL;
   g_autofree char *file_list = NULL;
   g_autoptr (GPtrArray) files = NULL;
-  int status = run_env (f->dir, "TAKES_ENGINE_MEMORY_LIMIT=1000000", &out, &err, "generate", "--backend",
-                        "local", "--model", model_13b, "a fox", "--seed", "1", NULL);
+  int status = cli_run_env (f->dir, "TAKES_ENGINE_MEMORY_LIMIT", "1000000", &out, &err, "generate",
+                            "--backend", "local", "--model", model_13b, "a fox", "--seed", "1", NULL);
 
   g_assert_cmpint (status, ==, 1);
   /* The estimate, what is available, and what to change. */
@@ -724,7 +658,7 @@ main (int argc, char **argv)
 #undef ADD
 
   status = g_test_run ();
-  rm_rf (root);
+  store_test_rm_rf (root);
   g_free (root);
   g_free (model_13b);
   g_free (model_5b);

@@ -19,27 +19,6 @@ typedef struct
 } Fixture;
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
   g_autofree char *root = g_dir_make_tmp ("takes-cli-XXXXXX", NULL);
@@ -59,7 +38,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->work);
+  store_test_rm_rf (f->work);
   g_free (f->dir);
   g_free (f->work);
 }
@@ -84,7 +63,7 @@ cli_launcher (Fixture *f, GSubprocessFlags flags)
 static char *
 run_ok (Fixture *f, const char *first, ...)
 {
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GPtrArray) args = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GError) error = NULL;
@@ -92,12 +71,9 @@ run_ok (Fixture *f, const char *first, ...)
   char *out = NULL;
   va_list ap;
 
-  g_ptr_array_add (args, (gpointer)g_getenv ("TAKES_CLI"));
   va_start (ap, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer)arg);
+  args = cli_argv_va (first, ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
 
   launcher = cli_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)args->pdata, &error);
@@ -114,7 +90,7 @@ run_ok (Fixture *f, const char *first, ...)
 static void
 assert_fails (Fixture *f, int status, const char *fragment, const char *first, ...)
 {
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GPtrArray) args = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GError) error = NULL;
@@ -122,12 +98,9 @@ assert_fails (Fixture *f, int status, const char *fragment, const char *first, .
   g_autofree char *err = NULL;
   va_list ap;
 
-  g_ptr_array_add (args, (gpointer)g_getenv ("TAKES_CLI"));
   va_start (ap, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer)arg);
+  args = cli_argv_va (first, ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
 
   launcher = cli_launcher (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)args->pdata, &error);
@@ -763,6 +736,6 @@ main (int argc, char **argv)
   ADD ("help/every-command", test_cli_library_help);
 #undef ADD
   result = g_test_run ();
-  remove_tree (gst_dir);
+  store_test_rm_rf (gst_dir);
   return result;
 }

@@ -20,28 +20,6 @@ static const char *const tiny_files[] = {
   "google/umt5-xxl/tokenizer.json",
 };
 
-static void
-rm_rf (const char *path)
-{
-  GDir *dir;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      rm_rf (child);
-    }
-  if (dir != NULL)
-    g_dir_close (dir);
-  g_rmdir (path);
-}
-
 static char *
 make_tiny (const char *like, const char *seed)
 {
@@ -71,7 +49,7 @@ test_make_tiny_scans_complete (void)
 
       g_assert_cmpint (status, ==, 0);
       g_assert_nonnull (strstr (out, "\"tiny\""));
-      rm_rf (dir);
+      store_test_rm_rf (dir);
     }
 }
 
@@ -111,9 +89,9 @@ test_make_tiny_same_seed_same_bytes (void)
   g_assert_true (same_files (a, b, &found));
   g_assert_true (found);
   g_assert_false (same_files (a, c, &found));
-  rm_rf (a);
-  rm_rf (b);
-  rm_rf (c);
+  store_test_rm_rf (a);
+  store_test_rm_rf (b);
+  store_test_rm_rf (c);
 }
 
 static void
@@ -131,7 +109,7 @@ test_make_tiny_bad_arguments (void)
   g_assert_cmpint (cli_run (NULL, &out2, &err2, "model", "make-tiny", dir, "--seed", "-4", NULL), !=, 0);
   g_assert_nonnull (strstr (err2, "-4"));
   g_assert_cmpint (cli_run (NULL, &out3, &err3, "model", "make-tiny", NULL), !=, 0);
-  rm_rf (dir);
+  store_test_rm_rf (dir);
 }
 
 int

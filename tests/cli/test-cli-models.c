@@ -26,28 +26,6 @@ link_into (const char *dir, const char *rel, const char *sub, const char *name)
   g_assert_cmpint (symlink (target, path), ==, 0);
 }
 
-static void
-rm_rf (const char *path)
-{
-  GDir *dir;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK) || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      rm_rf (child);
-    }
-  if (dir != NULL)
-    g_dir_close (dir);
-  g_rmdir (path);
-}
-
 static char *
 tmp_dir (void)
 {
@@ -179,8 +157,8 @@ test_scan_complete_sets (void)
       g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (files, i), "role"), ==,
                        roles[i]);
   }
-  rm_rf (comfy);
-  rm_rf (official);
+  store_test_rm_rf (comfy);
+  store_test_rm_rf (official);
 }
 
 static void
@@ -208,7 +186,7 @@ test_scan_broken_folder (void)
   g_assert_nonnull (strstr (out, "No VAE was found"));
   g_assert_nonnull (strstr (out, "put tokenizer.json from google/umt5-xxl into"));
   g_assert_cmpstr (err, ==, "");
-  rm_rf (dir);
+  store_test_rm_rf (dir);
 }
 
 static void

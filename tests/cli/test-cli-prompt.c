@@ -7,33 +7,6 @@
 
 #include "cli-test-util.h"
 
-/* Like cli_run(), with one extra environment variable. */
-static int
-cli_run_env (const char *name, const char *value, char **out, char **err, const char *first, ...)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *arg;
-  va_list ap;
-
-  g_ptr_array_add (args, (gpointer)g_getenv ("TAKES_CLI"));
-  va_start (ap, first);
-  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer)arg);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_setenv (launcher, name, value, TRUE);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)args->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error);
-  g_assert_no_error (error);
-  return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : 128;
-}
-
 typedef struct
 {
   char *dir;
@@ -257,8 +230,8 @@ test_optimize_llm_unreachable (Fixture *f, gconstpointer data)
                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
   g_socket_close (socket, NULL);
 
-  g_assert_cmpint (cli_run_env ("TAKES_LLM_API_KEY", "sk-secret-cli", &out, &err, "optimize", "a fox in snow",
-                                "--llm", url, "--timeout", "5", NULL),
+  g_assert_cmpint (cli_run_env (NULL, "TAKES_LLM_API_KEY", "sk-secret-cli", &out, &err, "optimize",
+                                "a fox in snow", "--llm", url, "--timeout", "5", NULL),
                    ==, 1);
   /* The original prompt is the fallback; the reason goes to stderr. */
   g_assert_cmpstr (out, ==, "a fox in snow\n");
@@ -354,8 +327,8 @@ test_optimize_llm_rewrite (Fixture *f, gconstpointer data)
   g_mutex_unlock (&chat.lock);
   url = g_strdup_printf ("http://127.0.0.1:%u/v1", chat.port);
 
-  g_assert_cmpint (cli_run_env ("TAKES_LLM_API_KEY", "sk-cli-key", &out, &err, "optimize", "a fox in snow",
-                                "--llm", url, "--model", "tiny", "--json", NULL),
+  g_assert_cmpint (cli_run_env (NULL, "TAKES_LLM_API_KEY", "sk-cli-key", &out, &err, "optimize",
+                                "a fox in snow", "--llm", url, "--model", "tiny", "--json", NULL),
                    ==, 0);
   g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
   root = json_node_get_object (json_parser_get_root (parser));
@@ -368,9 +341,9 @@ test_optimize_llm_rewrite (Fixture *f, gconstpointer data)
   g_mutex_unlock (&chat.lock);
 
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (
-      cli_run_env ("TAKES_LLM_API_KEY", "", &text_out, &err, "optimize", "a fox in snow", "--llm", url, NULL),
-      ==, 0);
+  g_assert_cmpint (cli_run_env (NULL, "TAKES_LLM_API_KEY", "", &text_out, &err, "optimize", "a fox in snow",
+                                "--llm", url, NULL),
+                   ==, 0);
   g_assert_true (g_str_has_prefix (text_out, "Daytime, a red fox in fresh snow\n"));
   g_assert_nonnull (strstr (text_out, "{+Daytime, +}a {+red +}fox in {+fresh +}snow"));
 

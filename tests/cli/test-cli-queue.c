@@ -33,29 +33,11 @@ fixture_set_up (Fixture *f, gconstpointer data)
 }
 
 static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
   fake_loop_drain ();
   fake_dashscope_free (f->fake);
-  rm_rf (f->dir);
+  store_test_rm_rf (f->dir);
   g_free (f->dir);
 }
 
@@ -217,7 +199,7 @@ test_cli_backends_unreachable (void)
   g_assert_cmpint (status, ==, 1);
   g_assert_nonnull (strstr (out, "comfyui"));
   g_assert_nonnull (strstr (out, "not reachable"));
-  rm_rf (dir);
+  store_test_rm_rf (dir);
 }
 
 int

@@ -4,6 +4,8 @@
 
 #include <gio/gio.h>
 
+#include "takes-backend.h"
+
 G_BEGIN_DECLS
 
 /* Longer than any test needs: reaching it means a hang, which fails the test
@@ -50,6 +52,18 @@ fake_loop_wait_result (GAsyncResult **slot)
   return g_steal_pointer (slot);
 }
 
+/* Waits for @job to end while the fake server keeps answering. */
+static inline gboolean
+fake_loop_wait_job (TakesBackendJob *job, GError **error)
+{
+  GAsyncResult *slot = NULL;
+  g_autoptr (GAsyncResult) result = NULL;
+
+  takes_backend_job_wait_async (job, NULL, fake_loop_result_cb, &slot);
+  result = fake_loop_wait_result (&slot);
+  return takes_backend_job_wait_finish (job, result, error);
+}
+
 /* Lets pending sources run (closing sockets, finishing server messages). */
 static inline void
 fake_loop_drain (void)
@@ -64,7 +78,10 @@ fake_loop_drain (void)
 static GString *fake_log_captured G_GNUC_UNUSED;
 
 static inline GLogWriterOutput
-fake_log_capture_writer (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields, gpointer user_data)
+fake_log_capture_writer (GLogLevelFlags log_level,
+                         const GLogField *fields,
+                         gsize n_fields,
+                         gpointer user_data)
 {
   const char *message = NULL;
 

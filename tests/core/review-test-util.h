@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "takes-media.h"
+#include "test-store-util.h"
 
 #define BARCODE_BITS 6
 
@@ -69,25 +70,35 @@ review_test_make_clip (const char *path, int width, int height, int fps, guint n
   g_assert_no_error (error);
 }
 
+static inline gboolean
+review_test_collect_frame_cb (
+    const guint8 *rgb, int width, int height, gsize stride, guint index, guint64 pts_ns, gpointer user_data)
+{
+  GByteArray *frames = user_data;
+
+  for (int y = 0; y < height; y++)
+    g_byte_array_append (frames, rgb + (gsize)y * stride, (guint)width * 3);
+  return TRUE;
+}
+
+/* Every decoded frame of the video at @path as packed RGB, one after the
+ * other. */
+static inline GByteArray *
+review_test_decode (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  GByteArray *frames = g_byte_array_new ();
+
+  g_assert_true (takes_media_decode_rgb (path, review_test_collect_frame_cb, frames, &error));
+  g_assert_no_error (error);
+  return frames;
+}
+
+/* The store tests' clean-up, under the name the review tests use. */
 static inline void
 review_test_rm_rf (const char *path)
 {
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_SYMLINK) || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      review_test_rm_rf (child);
-    }
-  g_rmdir (path);
+  store_test_rm_rf (path);
 }
 
 /* Runs a checker (gst-discoverer-1.0, ffprobe) on the file when it is

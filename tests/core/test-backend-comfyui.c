@@ -137,17 +137,6 @@ submit (Fixture *fixture, TakesRecipe *recipe, GError **error)
   return submit_with (fixture, fixture->backend, recipe, error);
 }
 
-static gboolean
-wait_job (TakesBackendJob *job, GError **error)
-{
-  GAsyncResult *slot = NULL;
-  g_autoptr (GAsyncResult) result = NULL;
-
-  takes_backend_job_wait_async (job, NULL, fake_loop_result_cb, &slot);
-  result = fake_loop_wait_result (&slot);
-  return takes_backend_job_wait_finish (job, result, error);
-}
-
 static JsonObject *
 graph_inputs (JsonObject *graph, const char *node)
 {
@@ -359,7 +348,7 @@ test_comfyui_succeeds (Fixture *fixture, gconstpointer data)
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
   g_assert_nonnull (takes_backend_job_get_remote_task_id (job));
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
 
   g_assert_true (g_file_get_contents (takes_backend_job_get_result_path (job), &contents, &length, NULL));
@@ -389,7 +378,7 @@ test_comfyui_two_stage_progress (Fixture *fixture, gconstpointer data)
 
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   assert_progress_rises (fixture);
   /* The second sampler continues where the first stopped: no restart at 0. */
@@ -487,7 +476,7 @@ test_comfyui_faults_fall_back_to_history (Fixture *fixture, gconstpointer data)
       fake_comfyui_set_faults (fixture->fake, faults[i]);
       job = submit (fixture, recipe, &error);
       g_assert_no_error (error);
-      g_assert_true (wait_job (job, &error));
+      g_assert_true (fake_loop_wait_job (job, &error));
       g_assert_no_error (error);
       g_assert_true (g_file_test (takes_backend_job_get_result_path (job), G_FILE_TEST_IS_REGULAR));
       g_assert_cmpuint (fake_comfyui_get_n_history (fixture->fake), >, history_before);
@@ -519,7 +508,7 @@ test_comfyui_execution_errors (Fixture *fixture, gconstpointer data)
       fake_comfyui_set_faults (fixture->fake, cases[i].fault);
       job = submit (fixture, recipe, &error);
       g_assert_no_error (error);
-      g_assert_false (wait_job (job, &error));
+      g_assert_false (fake_loop_wait_job (job, &error));
       g_assert_error (error, TAKES_BACKEND_ERROR, cases[i].code);
       g_assert_nonnull (strstr (error->message, cases[i].text));
       g_assert_cmpint (takes_backend_job_get_state (job), ==, TAKES_BACKEND_JOB_STATE_FAILED);
@@ -539,7 +528,7 @@ test_comfyui_cancel_pending (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (takes_backend_job_get_state (job), ==, TAKES_BACKEND_JOB_STATE_SUBMITTED);
   takes_backend_cancel (TAKES_BACKEND (fixture->backend), job);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_CANCELLED);
   g_assert_cmpuint (fake_comfyui_get_n_deletes (fixture->fake), ==, 1);
   /* Someone else's running prompt was left alone. */
@@ -564,7 +553,7 @@ test_comfyui_cancel_running (Fixture *fixture, gconstpointer data)
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
   g_signal_connect (job, "notify::progress", G_CALLBACK (cancel_when_progressing_cb), NULL);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_CANCELLED);
   g_assert_cmpuint (fake_comfyui_get_n_interrupts (fixture->fake), ==, 1);
   g_assert_cmpuint (fake_comfyui_get_n_deletes (fixture->fake), ==, 0);
@@ -608,16 +597,16 @@ test_comfyui_resume (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (takes_backend_job_get_state (resumed), ==, TAKES_BACKEND_JOB_STATE_SUBMITTED);
   fake_comfyui_set_faults (fixture->fake, FAKE_COMFYUI_FAULT_NONE);
-  g_assert_true (wait_job (resumed, &error));
+  g_assert_true (fake_loop_wait_job (resumed, &error));
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (takes_backend_job_get_result_path (resumed), other_dir));
-  g_assert_true (wait_job (first, &error));
+  g_assert_true (fake_loop_wait_job (first, &error));
   g_assert_no_error (error);
 
   /* Resuming a prompt that already finished just fetches its video. */
   finished = resume (restarted, recipe, prompt_id, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (finished, &error));
+  g_assert_true (fake_loop_wait_job (finished, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (fake_comfyui_get_n_prompts (fixture->fake), ==, 1);
 
@@ -651,7 +640,7 @@ test_comfyui_token (Fixture *fixture, gconstpointer data)
   takes_backend_comfyui_set_token (fixture->backend, TEST_TOKEN);
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   g_unlink (takes_backend_job_get_result_path (job));
 
@@ -659,7 +648,7 @@ test_comfyui_token (Fixture *fixture, gconstpointer data)
   g_setenv ("TAKES_COMFYUI_TOKEN", TEST_TOKEN, TRUE);
   from_env = submit (fixture, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (from_env, &error));
+  g_assert_true (fake_loop_wait_job (from_env, &error));
   g_unsetenv ("TAKES_COMFYUI_TOKEN");
 
   g_assert_null (strstr (fake_log_captured->str, TEST_TOKEN));

@@ -100,17 +100,6 @@ submit (Fixture *fixture, TakesRecipe *recipe, GError **error)
   return job;
 }
 
-static gboolean
-wait_job (TakesBackendJob *job, GError **error)
-{
-  GAsyncResult *slot = NULL;
-  g_autoptr (GAsyncResult) result = NULL;
-
-  takes_backend_job_wait_async (job, NULL, fake_loop_result_cb, &slot);
-  result = fake_loop_wait_result (&slot);
-  return takes_backend_job_wait_finish (job, result, error);
-}
-
 static char *
 joined_states (Fixture *fixture)
 {
@@ -155,7 +144,7 @@ test_dashscope_succeeds (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (takes_backend_job_get_state (job), ==, TAKES_BACKEND_JOB_STATE_SUBMITTED);
   g_assert_false (takes_backend_job_get_has_progress (job));
 
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   states = joined_states (fixture);
   g_assert_cmpstr (states, ==, "running,downloading,succeeded");
@@ -402,7 +391,7 @@ test_dashscope_key_from_environment (Fixture *fixture, gconstpointer data)
   g_setenv ("TAKES_DASHSCOPE_API_KEY", TEST_KEY, TRUE);
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
 
   /* No key anywhere, and no keyring to ask: a clear error naming the variable. */
@@ -486,7 +475,7 @@ test_dashscope_poll_absorbs_faults (Fixture *fixture, gconstpointer data)
     fake_dashscope_push_query_reply (fixture->fake, faults[i]);
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (fake_dashscope_get_n_queries (fixture->fake), ==, G_N_ELEMENTS (faults) + 3);
 }
@@ -504,7 +493,7 @@ test_dashscope_poll_honours_retry_after (Fixture *fixture, gconstpointer data)
   start = g_get_monotonic_time ();
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC);
 }
@@ -520,7 +509,7 @@ test_dashscope_poll_gives_up (Fixture *fixture, gconstpointer data)
     fake_dashscope_push_query_reply (fixture->fake, FAKE_DASHSCOPE_REPLY_500);
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_SERVER);
   g_assert_true (takes_backend_error_is_retryable (error));
   g_assert_cmpint (takes_backend_job_get_state (job), ==, TAKES_BACKEND_JOB_STATE_FAILED);
@@ -558,7 +547,7 @@ test_dashscope_poll_terminal_statuses (Fixture *fixture, gconstpointer data)
                                     "Input data may contain inappropriate content.");
       job = submit (fixture, recipe, &error);
       g_assert_no_error (error);
-      g_assert_false (wait_job (job, &error));
+      g_assert_false (fake_loop_wait_job (job, &error));
       g_assert_error (error, TAKES_BACKEND_ERROR, cases[i].expected);
       g_assert_cmpint (takes_backend_job_get_state (job), ==, cases[i].state);
       g_assert_true (takes_backend_job_get_error (job)->code == cases[i].expected);
@@ -576,7 +565,7 @@ test_dashscope_unknown_status_keeps_polling (Fixture *fixture, gconstpointer dat
 
   fake_dashscope_set_statuses (fixture->fake, statuses);
   job = submit (fixture, recipe, &error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
 }
 
@@ -591,7 +580,7 @@ test_dashscope_poll_timeout (Fixture *fixture, gconstpointer data)
   fake_dashscope_set_statuses (fixture->fake, statuses);
   takes_backend_dashscope_set_poll_timeout (fixture->backend, 0.2);
   job = submit (fixture, recipe, &error);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_SERVER);
   g_assert_nonnull (strstr (error->message, "resumed"));
 }
@@ -624,7 +613,7 @@ test_dashscope_download_faults (Fixture *fixture, gconstpointer data)
       fake_dashscope_set_video (fixture->fake, video, cases[i].mode);
       job = submit (fixture, recipe, &error);
       g_assert_no_error (error);
-      ok = wait_job (job, &error);
+      ok = fake_loop_wait_job (job, &error);
       if (cases[i].expected < 0)
         {
           g_assert_no_error (error);
@@ -656,7 +645,7 @@ test_dashscope_cancel_pending (Fixture *fixture, gconstpointer data)
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
   takes_backend_cancel (TAKES_BACKEND (fixture->backend), job);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_CANCELLED);
   g_assert_cmpint (takes_backend_job_get_state (job), ==, TAKES_BACKEND_JOB_STATE_CANCELLED);
   g_assert_cmpuint (fake_dashscope_get_n_cancels (fixture->fake), ==, 1);
@@ -682,7 +671,7 @@ test_dashscope_cancel_running (Fixture *fixture, gconstpointer data)
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
   g_signal_connect (job, "notify::state", G_CALLBACK (running_cb), NULL);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_CANCELLED);
   /* DashScope refuses to cancel a running task, and the person is told. */
   g_assert_nonnull (strstr (error->message, "charged"));
@@ -702,7 +691,7 @@ test_dashscope_cancel_while_downloading (Fixture *fixture, gconstpointer data)
   while (takes_backend_job_get_state (job) != TAKES_BACKEND_JOB_STATE_DOWNLOADING)
     g_main_context_iteration (NULL, TRUE);
   takes_backend_job_cancel (job);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_CANCELLED);
   g_assert_cmpuint (count_files (fixture->dir), ==, 0);
 }
@@ -737,13 +726,13 @@ test_dashscope_resume (Fixture *fixture, gconstpointer data)
   first = submit (fixture, recipe, &error);
   g_assert_no_error (error);
   task_id = g_strdup (takes_backend_job_get_remote_task_id (first));
-  g_assert_true (wait_job (first, &error));
+  g_assert_true (fake_loop_wait_job (first, &error));
   g_unlink (takes_backend_job_get_result_path (first));
 
   resumed = resume (fixture, recipe, task_id, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (takes_backend_job_get_remote_task_id (resumed), ==, task_id);
-  g_assert_true (wait_job (resumed, &error));
+  g_assert_true (fake_loop_wait_job (resumed, &error));
   g_assert_no_error (error);
   g_assert_true (g_file_test (takes_backend_job_get_result_path (resumed), G_FILE_TEST_IS_REGULAR));
   g_assert_cmpuint (fake_dashscope_get_n_creates (fixture->fake), ==, 1);
@@ -978,7 +967,7 @@ test_dashscope_key_never_leaks (Fixture *fixture, gconstpointer data)
   fake_dashscope_push_query_reply (fixture->fake, FAKE_DASHSCOPE_REPLY_500);
   fake_dashscope_push_query_reply (fixture->fake, FAKE_DASHSCOPE_REPLY_MALFORMED);
   job = submit (fixture, recipe, &error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_object_get (job, "stage", &stage, NULL);
   assert_no_key (stage);
   assert_no_key (takes_backend_job_get_result_path (job));

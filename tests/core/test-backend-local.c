@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "fake-loop.h"
+#include "review-test-util.h"
 #include "takes-backend-local.h"
 #include "takes-engine.h"
 #include "takes-media.h"
+#include "test-store-util.h"
 
 typedef struct
 {
@@ -19,24 +21,6 @@ typedef struct
   gboolean saw_progress;
   char *cancel_at; /* cancel the job when its stage starts with this */
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static guint
 count_files (const char *path)
@@ -71,7 +55,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
 {
   g_assert_finalize_object (fixture->backend);
   fake_loop_drain ();
-  remove_tree (fixture->dir);
+  store_test_rm_rf (fixture->dir);
   g_free (fixture->dir);
   g_free (fixture->output);
   g_free (fixture->cancel_at);
@@ -141,39 +125,6 @@ submit (Fixture *fixture, TakesRecipe *recipe, GError **error)
   return job;
 }
 
-static gboolean
-wait_job (TakesBackendJob *job, GError **error)
-{
-  GAsyncResult *slot = NULL;
-  g_autoptr (GAsyncResult) result = NULL;
-
-  takes_backend_job_wait_async (job, NULL, fake_loop_result_cb, &slot);
-  result = fake_loop_wait_result (&slot);
-  return takes_backend_job_wait_finish (job, result, error);
-}
-
-static gboolean
-collect_frame_cb (
-    const guint8 *rgb, int width, int height, gsize stride, guint index, guint64 pts_ns, gpointer user_data)
-{
-  GByteArray *frames = user_data;
-
-  for (int y = 0; y < height; y++)
-    g_byte_array_append (frames, rgb + (gsize)y * stride, (guint)width * 3);
-  return TRUE;
-}
-
-static GByteArray *
-decode (const char *path)
-{
-  g_autoptr (GError) error = NULL;
-  GByteArray *frames = g_byte_array_new ();
-
-  g_assert_true (takes_media_decode_rgb (path, collect_frame_cb, frames, &error));
-  g_assert_no_error (error);
-  return frames;
-}
-
 /* Takes ------------------------------------------------------------------------ */
 
 static void
@@ -190,7 +141,7 @@ test_take_end_to_end (Fixture *fixture, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpstr (takes_backend_job_get_backend_id (job), ==, "local");
   g_assert_false (takes_backend_job_is_finished (job));
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   g_assert_true (fixture->saw_running);
   g_assert_true (fixture->saw_progress);
@@ -235,15 +186,15 @@ test_take_same_seed_same_frames (Fixture *fixture, gconstpointer data)
   third = submit (fixture, other, &error);
   g_assert_no_error (error);
   g_assert_cmpint (takes_backend_job_get_state (second), ==, TAKES_BACKEND_JOB_STATE_QUEUED);
-  g_assert_true (wait_job (first, &error));
-  g_assert_true (wait_job (second, &error));
-  g_assert_true (wait_job (third, &error));
+  g_assert_true (fake_loop_wait_job (first, &error));
+  g_assert_true (fake_loop_wait_job (second, &error));
+  g_assert_true (fake_loop_wait_job (third, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (takes_backend_job_get_result_path (first), !=, takes_backend_job_get_result_path (second));
 
-  a = decode (takes_backend_job_get_result_path (first));
-  b = decode (takes_backend_job_get_result_path (second));
-  c = decode (takes_backend_job_get_result_path (third));
+  a = review_test_decode (takes_backend_job_get_result_path (first));
+  b = review_test_decode (takes_backend_job_get_result_path (second));
+  c = review_test_decode (takes_backend_job_get_result_path (third));
   g_assert_cmpuint (a->len, ==, 64 * 48 * 3 * 9);
   g_assert_cmpmem (a->data, a->len, b->data, b->len);
   g_assert_cmpuint (c->len, ==, a->len);
@@ -257,7 +208,7 @@ check_cancelled_without_files (Fixture *fixture, TakesBackendJob *job)
 {
   g_autoptr (GError) error = NULL;
 
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_CANCELLED);
   g_assert_cmpint (takes_backend_job_get_state (job), ==, TAKES_BACKEND_JOB_STATE_CANCELLED);
   g_assert_null (takes_backend_job_get_result_path (job));
@@ -309,9 +260,9 @@ test_cancel_while_queued (Fixture *fixture, gconstpointer data)
   second = submit (fixture, recipe, &error);
   g_assert_no_error (error);
   takes_backend_job_cancel (second);
-  g_assert_true (wait_job (first, &error));
+  g_assert_true (fake_loop_wait_job (first, &error));
   g_assert_no_error (error);
-  g_assert_false (wait_job (second, &error));
+  g_assert_false (fake_loop_wait_job (second, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_CANCELLED);
   g_assert_cmpuint (count_files (fixture->output), ==, 1);
 }
@@ -365,7 +316,7 @@ test_refused_out_of_memory (Fixture *fixture, gconstpointer data)
   g_setenv ("TAKES_ENGINE_MEMORY_LIMIT", "1000", TRUE);
   job = submit (fixture, recipe, &error);
   g_assert_no_error (error);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_unsetenv ("TAKES_ENGINE_MEMORY_LIMIT");
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_OUT_OF_MEMORY);
   g_assert_false (takes_backend_error_is_retryable (error));
@@ -415,7 +366,7 @@ test_models_incomplete_folder_explained (Fixture *fixture, gconstpointer data)
   /* The engine's own sentence about the folder is passed on. */
   g_assert_nonnull (strstr (error->message, folder));
   g_assert_nonnull (strstr (error->message, "tokenizer"));
-  remove_tree (parent);
+  store_test_rm_rf (parent);
 }
 
 static void
@@ -486,7 +437,7 @@ main (int argc, char **argv)
 #undef ADD
 
   status = g_test_run ();
-  remove_tree (shared_cache);
+  store_test_rm_rf (shared_cache);
   g_free (shared_cache);
   return status;
 }

@@ -18,6 +18,7 @@
 
 #include "fake-loop.h"
 #include "takes-secrets.h"
+#include "test-store-util.h"
 
 #define TEST_KEY "sk-test-0123456789abcdef"
 #define OTHER_ENDPOINT "https://dashscope.aliyuncs.com/api/v1"
@@ -388,24 +389,6 @@ start_keyring (void)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 stop_keyring (void)
 {
   secret_service_disconnect ();
@@ -430,7 +413,7 @@ stop_keyring (void)
       g_spawn_close_pid (bus_pid);
     }
   if (keyring_home != NULL)
-    remove_tree (keyring_home);
+    store_test_rm_rf (keyring_home);
   g_clear_pointer (&keyring_home, g_free);
   g_clear_pointer (&skip_reason, g_free);
 }

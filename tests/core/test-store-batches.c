@@ -4,31 +4,7 @@
 #include "takes-store-private.h"
 #include "test-store-util.h"
 
-typedef struct
-{
-  char *dir;
-  TakesStore *store;
-} Fixture;
-
-static void
-fixture_set_up (Fixture *f, gconstpointer data)
-{
-  g_autoptr (GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("takes-store-batches-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->store = takes_store_open (f->dir, TAKES_STORE_OPEN_DEFAULT, &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_tear_down (Fixture *f, gconstpointer data)
-{
-  if (f->store != NULL)
-    g_assert_finalize_object (g_steal_pointer (&f->store));
-  store_test_rm_rf (f->dir);
-  g_free (f->dir);
-}
+typedef StoreTestFixture Fixture;
 
 static gint64
 count (Fixture *f, const char *sql)
@@ -539,7 +515,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD(path, func)                                                                                      \
-  g_test_add ("/store-batches/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/store-batches/" path, Fixture, NULL, store_test_fixture_set_up, func,                        \
+              store_test_fixture_tear_down)
   ADD ("add/stores-plan-and-tagged-takes", test_add_stores_plan_and_takes);
   ADD ("add/overrides-backend-and-model", test_add_overrides_backend_and_model);
   ADD ("add/rolls-back-when-a-take-fails", test_add_rolls_back_when_a_take_fails);

@@ -4,31 +4,7 @@
 #include "takes-store-safety.h"
 #include "test-store-util.h"
 
-typedef struct
-{
-  char *dir;
-  TakesStore *store;
-} Fixture;
-
-static void
-fixture_set_up (Fixture *f, gconstpointer data)
-{
-  g_autoptr (GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("takes-store-safety-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->store = takes_store_open (f->dir, TAKES_STORE_OPEN_DEFAULT, &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_tear_down (Fixture *f, gconstpointer data)
-{
-  if (f->store != NULL)
-    g_assert_finalize_object (g_steal_pointer (&f->store));
-  store_test_rm_rf (f->dir);
-  g_free (f->dir);
-}
+typedef StoreTestFixture Fixture;
 
 /* Every byte of the database file, for checking what never reaches it. */
 static char *
@@ -314,7 +290,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD(path, func)                                                                                      \
-  g_test_add ("/store-safety/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/store-safety/" path, Fixture, NULL, store_test_fixture_set_up, func,                         \
+              store_test_fixture_tear_down)
   ADD ("log/stores-prompt-rule-and-source", test_log_and_list);
   ADD ("log/match-from-filter", test_log_match_from_filter);
   ADD ("log/secrets-never-reach-the-database", test_secrets_never_stored);

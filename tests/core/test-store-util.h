@@ -29,6 +29,35 @@ store_test_rm_rf (const char *path)
   g_rmdir (path);
 }
 
+/* A library of its own in a fresh temporary folder, for g_test_add(). */
+typedef struct
+{
+  char *dir;
+  TakesStore *store;
+} StoreTestFixture;
+
+static inline void
+store_test_fixture_set_up (StoreTestFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("takes-store-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->store = takes_store_open (f->dir, TAKES_STORE_OPEN_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->store);
+}
+
+/* The store, when a test has not taken it, must be its last reference. */
+static inline void
+store_test_fixture_tear_down (StoreTestFixture *f, gconstpointer data)
+{
+  if (f->store != NULL)
+    g_assert_finalize_object (g_steal_pointer (&f->store));
+  store_test_rm_rf (f->dir);
+  g_free (f->dir);
+}
+
 static inline TakesTake *
 store_test_take (const char *prompt)
 {

@@ -8,34 +8,15 @@
 #include "takes-store.h"
 #include "test-store-util.h"
 
-typedef struct
-{
-  char *dir;
-  TakesStore *store;
-} Fixture;
+typedef StoreTestFixture Fixture;
 
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
   /* The isolated XDG folders start missing; the desktop trash needs one. */
   g_assert_cmpint (g_mkdir_with_parents (g_get_home_dir (), 0700), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (g_get_user_data_dir (), 0700), ==, 0);
-  f->dir = g_dir_make_tmp ("takes-store-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->store = takes_store_open (f->dir, TAKES_STORE_OPEN_DEFAULT, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->store);
-}
-
-static void
-fixture_tear_down (Fixture *f, gconstpointer data)
-{
-  if (f->store != NULL)
-    g_assert_finalize_object (g_steal_pointer (&f->store));
-  store_test_rm_rf (f->dir);
-  g_free (f->dir);
+  store_test_fixture_set_up (f, data);
 }
 
 static void
@@ -1385,7 +1366,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-#define ADD(path, func) g_test_add ("/store/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+#define ADD(path, func)                                                                                      \
+  g_test_add ("/store/" path, Fixture, NULL, fixture_set_up, func, store_test_fixture_tear_down)
   ADD ("schema/create", test_store_schema_create);
   g_test_add_func ("/store/migrate/from-every-older-version", test_store_migrate_from_every_version);
   g_test_add_func ("/store/migrate/from-empty-file", test_store_migrate_from_empty);

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -171,6 +173,66 @@ static inline char *
 test_data_path (const char *dir, const char *name)
 {
   return g_test_build_filename (G_TEST_DIST, "data", dir, name, NULL);
+}
+
+/* The "tolerances" object of @case_name in the golden manifest; it lives
+ * as long as @parser. */
+static inline JsonObject *
+test_golden_tolerances (JsonParser *parser, const char *case_name)
+{
+  g_autofree char *path = test_golden_path ("manifest.json");
+  g_autoptr (GError) error = NULL;
+  JsonObject *root;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  root = json_object_get_object_member (json_object_get_object_member (root, "cases"), case_name);
+  return json_object_get_object_member (root, "tolerances");
+}
+
+/* Tensor @name of @st converted to F32, newly allocated; its element count
+ * in @n_values and its shape in @shape when they are not NULL. */
+static inline float *
+test_read_f32 (const Safetensors *st, const char *name, gsize *n_values, gint64 *shape)
+{
+  const SafetensorsTensor *t = safetensors_lookup (st, name);
+  g_autoptr (GError) error = NULL;
+  float *data;
+
+  g_assert_nonnull (t);
+  data = g_new (float, t->n_elements);
+  safetensors_tensor_read_f32 (t, data, (gsize)t->n_elements, &error);
+  g_assert_no_error (error);
+  if (n_values != NULL)
+    *n_values = (gsize)t->n_elements;
+  if (shape != NULL)
+    for (guint d = 0; d < t->n_dims; d++)
+      shape[d] = t->shape[d];
+  return data;
+}
+
+/* Asserts that @got matches @want within both an absolute and a relative
+ * L2 tolerance, logging the figures for the record. */
+static inline void
+test_compare_f32 (
+    const float *got, const float *want, gsize n, double max_abs_tol, double rel_l2_tol, const char *what)
+{
+  double max_abs = 0, diff2 = 0, ref2 = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double d = (double)got[i] - want[i];
+
+      g_assert_true (isfinite (got[i]));
+      max_abs = MAX (max_abs, fabs (d));
+      diff2 += d * d;
+      ref2 += (double)want[i] * want[i];
+    }
+  g_test_message ("%s: max_abs %.3g (limit %.3g), rel_l2 %.3g (limit %.3g)", what, max_abs, max_abs_tol,
+                  sqrt (diff2 / ref2), rel_l2_tol);
+  g_assert_cmpfloat (max_abs, <=, max_abs_tol);
+  g_assert_cmpfloat (sqrt (diff2 / ref2), <=, rel_l2_tol);
 }
 
 /* A fresh temporary folder, removed by test_rm_rf. */

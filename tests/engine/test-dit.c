@@ -34,22 +34,6 @@ case_clear (Case *c)
   g_free (c->t_pertoken);
 }
 
-static float *
-read_f32 (const Safetensors *st, const char *name, gsize *n_values)
-{
-  const SafetensorsTensor *t = safetensors_lookup (st, name);
-  g_autoptr (GError) error = NULL;
-  float *data;
-
-  g_assert_nonnull (t);
-  data = g_new (float, t->n_elements);
-  safetensors_tensor_read_f32 (t, data, (gsize)t->n_elements, &error);
-  g_assert_no_error (error);
-  if (n_values != NULL)
-    *n_values = (gsize)t->n_elements;
-  return data;
-}
-
 static Safetensors *
 open_case (const char *name, Case *c)
 {
@@ -70,50 +54,15 @@ open_case (const char *name, Case *c)
   g_assert_nonnull (out);
   g_assert_cmpuint (x->n_dims, ==, 4);
   memcpy (c->shape, x->shape, sizeof c->shape);
-  c->x = read_f32 (st, "x", NULL);
+  c->x = test_read_f32 (st, "x", NULL, NULL);
   g_assert_cmpint (t->dtype, ==, SAFETENSORS_DTYPE_I64);
   memcpy (&c->t, t->data, 8);
-  c->context = read_f32 (st, "context", NULL);
+  c->context = test_read_f32 (st, "context", NULL, NULL);
   c->ctx_rows = (int)ctx->shape[0];
   if (safetensors_lookup (st, "t_pertoken") != NULL)
-    c->t_pertoken = read_f32 (st, "t_pertoken", NULL);
+    c->t_pertoken = test_read_f32 (st, "t_pertoken", NULL, NULL);
   c->n_out = (gsize)out->n_elements;
   return st;
-}
-
-static JsonObject *
-tolerances (JsonParser *parser, const char *case_name)
-{
-  g_autofree char *path = test_golden_path ("manifest.json");
-  g_autoptr (GError) error = NULL;
-  JsonObject *root;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  root = json_node_get_object (json_parser_get_root (parser));
-  root = json_object_get_object_member (json_object_get_object_member (root, "cases"), case_name);
-  return json_object_get_object_member (root, "tolerances");
-}
-
-static void
-compare (
-    const float *got, const float *want, gsize n, double max_abs_tol, double rel_l2_tol, const char *what)
-{
-  double max_abs = 0, diff2 = 0, ref2 = 0;
-
-  for (gsize i = 0; i < n; i++)
-    {
-      double d = (double)got[i] - want[i];
-
-      g_assert_true (isfinite (got[i]));
-      max_abs = MAX (max_abs, fabs (d));
-      diff2 += d * d;
-      ref2 += (double)want[i] * want[i];
-    }
-  g_test_message ("%s: max_abs %.3g (limit %.3g), rel_l2 %.3g (limit %.3g)", what, max_abs, max_abs_tol,
-                  sqrt (diff2 / ref2), rel_l2_tol);
-  g_assert_cmpfloat (max_abs, <=, max_abs_tol);
-  g_assert_cmpfloat (sqrt (diff2 / ref2), <=, rel_l2_tol);
 }
 
 /* Intermediates, captured by name. */
@@ -192,11 +141,11 @@ check_intermediates (const Safetensors *golden, GHashTable *taps)
           g_assert_null (g_hash_table_lookup (taps, tap_name));
           break;
         }
-      want = read_f32 (golden, golden_name, &n);
+      want = test_read_f32 (golden, golden_name, &n, NULL);
       got = g_hash_table_lookup (taps, tap_name);
       g_assert_nonnull (got);
       g_assert_cmpuint (got->len, ==, n);
-      compare ((const float *)got->data, want, n, INTER_MAX_ABS, INTER_REL_L2, golden_name);
+      test_compare_f32 ((const float *)got->data, want, n, INTER_MAX_ABS, INTER_REL_L2, golden_name);
     }
 }
 
@@ -212,8 +161,8 @@ check_golden (const char *case_name,
   g_autoptr (GHashTable) taps = intermediates ? taps_new () : NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *manifest_case = g_strndup (case_name, strlen (case_name) - strlen (".safetensors"));
-  JsonObject *tol = json_object_get_object_member (tolerances (parser, manifest_case), out_name);
-  g_autofree float *want = read_f32 (golden, out_name, NULL);
+  JsonObject *tol = json_object_get_object_member (test_golden_tolerances (parser, manifest_case), out_name);
+  g_autofree float *want = test_read_f32 (golden, out_name, NULL, NULL);
   g_autofree float *got = NULL;
 
   if (per_token)
@@ -221,8 +170,8 @@ check_golden (const char *case_name,
   got = run_forward (weights_file, &c, per_token, 2, taps);
   if (intermediates)
     check_intermediates (golden, taps);
-  compare (got, want, c.n_out, json_object_get_double_member (tol, "suggested_max_abs"),
-           json_object_get_double_member (tol, "suggested_rel_l2"), out_name);
+  test_compare_f32 (got, want, c.n_out, json_object_get_double_member (tol, "suggested_max_abs"),
+                    json_object_get_double_member (tol, "suggested_rel_l2"), out_name);
   case_clear (&c);
 }
 
@@ -304,7 +253,7 @@ test_fp8_scaled_weights (void)
 
   want = run_forward_path (f32_path, &c, 2);
   got = run_forward_path (f8_path, &c, 2);
-  compare (got, want, c.n_out, 5e-5, 5e-6, "fp8 against dequantised");
+  test_compare_f32 (got, want, c.n_out, 5e-5, 5e-6, "fp8 against dequantised");
   test_rm_rf (dir);
   case_clear (&c);
 }
@@ -611,9 +560,9 @@ test_blocks_match_direct_reference (void)
   const gint64 d = cfg->dim, gf = c.shape[1], gh = c.shape[2] / 2, gw = c.shape[3] / 2, L = gf * gh * gw;
   const gint64 lk = cfg->text_len;
   const int heads = cfg->num_heads, hd = cfg->dim / cfg->num_heads;
-  g_autofree float *e0 = read_f32 (golden, "inter_e0", NULL);
+  g_autofree float *e0 = test_read_f32 (golden, "inter_e0", NULL, NULL);
   gsize n_ctx;
-  g_autofree float *ctx_f = read_f32 (golden, "inter_context", &n_ctx);
+  g_autofree float *ctx_f = test_read_f32 (golden, "inter_context", &n_ctx, NULL);
   g_autofree double *ctx = g_new (double, lk *d);
 
   /* The valid rows, then the padded row for every other position. */
@@ -626,7 +575,7 @@ test_blocks_match_direct_reference (void)
       g_autofree char *in_name
           = b == 0 ? g_strdup ("inter_patch_embed") : g_strdup_printf ("inter_block%d", b - 1);
       g_autofree char *out_name = g_strdup_printf ("block%d", b);
-      g_autofree float *in_f = read_f32 (golden, in_name, NULL);
+      g_autofree float *in_f = test_read_f32 (golden, in_name, NULL, NULL);
       g_autofree double *x = g_new (double, L *d);
       g_autofree double *n = g_new (double, L *d);
       g_autofree double *mod = ref_read (w, b, "modulation", NULL);
@@ -692,7 +641,8 @@ test_blocks_match_direct_reference (void)
         got[i] = (float)(x[i] + y[i] * mod[5 * d + i % d]);
 
       g_assert_nonnull (tapped);
-      compare ((const float *)tapped->data, got, (gsize)(L * d), INTER_MAX_ABS, INTER_REL_L2, out_name);
+      test_compare_f32 ((const float *)tapped->data, got, (gsize)(L * d), INTER_MAX_ABS, INTER_REL_L2,
+                        out_name);
     }
   case_clear (&c);
 }
@@ -844,7 +794,7 @@ test_state_shared_between_experts (void)
   g_autoptr (WanDitState) state = NULL;
   g_autofree float *a = g_new0 (float, c.n_out);
   g_autofree float *b = g_new0 (float, c.n_out);
-  g_autofree float *golden_out = read_f32 (golden, "out_bf16w", NULL);
+  g_autofree float *golden_out = test_read_f32 (golden, "out_bf16w", NULL, NULL);
 
   g_assert_no_error (error);
   state = wan_dit_state_new (high, (int)c.shape[0], (int)c.shape[1], (int)c.shape[2], (int)c.shape[3],
@@ -855,7 +805,7 @@ test_state_shared_between_experts (void)
   g_assert_true (
       wan_dit_forward (high, state, c.x, NULL, c.t, c.context, c.ctx_rows, a, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
-  compare (a, golden_out, c.n_out, 1.1e-4, 1.8e-5, "out_bf16w after the other expert");
+  test_compare_f32 (a, golden_out, c.n_out, 1.1e-4, 1.8e-5, "out_bf16w after the other expert");
   g_assert_true (memcmp (a, b, c.n_out * sizeof (float)) != 0);
   case_clear (&c);
 }

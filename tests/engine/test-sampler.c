@@ -24,22 +24,6 @@ open_sched_case (void)
   return st;
 }
 
-static float *
-read_f32 (const Safetensors *st, const char *name, gsize *n)
-{
-  const SafetensorsTensor *t = safetensors_lookup (st, name);
-  g_autoptr (GError) error = NULL;
-  float *data;
-
-  g_assert_nonnull (t);
-  data = g_new (float, t->n_elements);
-  safetensors_tensor_read_f32 (t, data, t->n_elements, &error);
-  g_assert_no_error (error);
-  if (n != NULL)
-    *n = t->n_elements;
-  return data;
-}
-
 static gint64 *
 read_i64 (const Safetensors *st, const char *name, gsize *n)
 {
@@ -91,7 +75,7 @@ check_schedule (WanSolver solver, int n_steps, double shift, const char *prefix)
 
   g_assert_true (wan_schedule_compute (solver, n_steps, shift, sigmas, timesteps, &error));
   g_assert_no_error (error);
-  want_sigmas = read_f32 (st, sigmas_name, &n_s);
+  want_sigmas = test_read_f32 (st, sigmas_name, &n_s, NULL);
   want_timesteps = read_i64 (st, timesteps_name, &n_t);
   g_assert_cmpuint (n_s, ==, (gsize)n_steps + 1);
   g_assert_cmpuint (n_t, ==, (gsize)n_steps);
@@ -174,8 +158,8 @@ run_trajectory (WanSolver solver, int n_steps, double shift, gsize *n_out)
   float *traj;
   gsize n;
 
-  x_init = read_f32 (st, "x_init", &n);
-  c = read_f32 (st, "c", NULL);
+  x_init = test_read_f32 (st, "x_init", &n, NULL);
+  c = test_read_f32 (st, "c", NULL, NULL);
   v = g_new (float, n);
   traj = g_new (float, n *(n_steps + 1));
   sampler = wan_sampler_new (solver, n_steps, shift, n, &error);
@@ -208,7 +192,7 @@ check_trajectory (WanSolver solver, const char *name)
   double tol_max_abs, tol_rel_l2, max_abs = 0.0, d2 = 0.0, r2 = 0.0;
   gsize n_want, n;
 
-  want = read_f32 (st, traj_name, &n_want);
+  want = test_read_f32 (st, traj_name, &n_want, NULL);
   got = run_trajectory (solver, 6, 5.0, &n);
   g_assert_cmpuint (n * 7, ==, n_want);
   manifest_tolerance (traj_name, &tol_max_abs, &tol_rel_l2);

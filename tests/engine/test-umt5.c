@@ -16,36 +16,6 @@ use_exact_gemm (void)
   tk_gemm_set_sbgemm (NULL);
 }
 
-static JsonObject *
-manifest_tolerances (JsonParser *parser, const char *case_name)
-{
-  g_autofree char *path = test_golden_path ("manifest.json");
-  g_autoptr (GError) error = NULL;
-  JsonObject *root, *cases;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  root = json_node_get_object (json_parser_get_root (parser));
-  cases = json_object_get_object_member (root, "cases");
-  return json_object_get_object_member (json_object_get_object_member (cases, case_name), "tolerances");
-}
-
-static float *
-read_f32 (const Safetensors *st, const char *name, gsize *n_values)
-{
-  const SafetensorsTensor *t = safetensors_lookup (st, name);
-  g_autoptr (GError) error = NULL;
-  float *data;
-
-  g_assert_nonnull (t);
-  data = g_new (float, t->n_elements);
-  safetensors_tensor_read_f32 (t, data, (gsize)t->n_elements, &error);
-  g_assert_no_error (error);
-  if (n_values != NULL)
-    *n_values = (gsize)t->n_elements;
-  return data;
-}
-
 static gint32 *
 read_ids (const Safetensors *st, const char *name, int *n_valid)
 {
@@ -72,27 +42,6 @@ read_ids (const Safetensors *st, const char *name, int *n_valid)
 }
 
 static void
-compare (
-    const float *got, const float *want, gsize n, double max_abs_tol, double rel_l2_tol, const char *what)
-{
-  double max_abs = 0, diff2 = 0, ref2 = 0;
-
-  for (gsize i = 0; i < n; i++)
-    {
-      double d = (double)got[i] - want[i];
-
-      g_assert_true (isfinite (got[i]));
-      max_abs = MAX (max_abs, fabs (d));
-      diff2 += d * d;
-      ref2 += (double)want[i] * want[i];
-    }
-  g_test_message ("%s: max_abs %.3g (limit %.3g), rel_l2 %.3g (limit %.3g)", what, max_abs, max_abs_tol,
-                  sqrt (diff2 / ref2), rel_l2_tol);
-  g_assert_cmpfloat (max_abs, <=, max_abs_tol);
-  g_assert_cmpfloat (sqrt (diff2 / ref2), <=, rel_l2_tol);
-}
-
-static void
 check_golden (const char *weights_file, const char *suffix)
 {
   g_autofree char *wpath = test_golden_path (weights_file);
@@ -102,7 +51,7 @@ check_golden (const char *weights_file, const char *suffix)
   g_autoptr (Safetensors) golden = NULL;
   g_autoptr (Umt5Encoder) enc = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *tolerances = manifest_tolerances (parser, "t5_case");
+  JsonObject *tolerances = test_golden_tolerances (parser, "t5_case");
 
   g_assert_no_error (error);
   golden = safetensors_open (cpath, &error);
@@ -117,15 +66,15 @@ check_golden (const char *weights_file, const char *suffix)
       int n_valid;
       g_autofree gint32 *ids = read_ids (golden, ids_name, &n_valid);
       gsize n_want;
-      g_autofree float *want = read_f32 (golden, out_name, &n_want);
+      g_autofree float *want = test_read_f32 (golden, out_name, &n_want, NULL);
       g_autofree float *got = g_new0 (float, n_want);
       JsonObject *tol = json_object_get_object_member (tolerances, out_name);
 
       g_assert_cmpuint (n_want, ==, (gsize)n_valid * umt5_encoder_get_dim (enc));
       umt5_encoder_encode (enc, ids, n_valid, got, NULL, NULL, &error);
       g_assert_no_error (error);
-      compare (got, want, n_want, json_object_get_double_member (tol, "suggested_max_abs"),
-               json_object_get_double_member (tol, "suggested_rel_l2"), out_name);
+      test_compare_f32 (got, want, n_want, json_object_get_double_member (tol, "suggested_max_abs"),
+                        json_object_get_double_member (tol, "suggested_rel_l2"), out_name);
     }
 }
 

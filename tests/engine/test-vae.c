@@ -15,58 +15,6 @@
 #define REF_REL_L2 2e-5
 #define REF_MAX_ABS 2e-4
 
-static float *
-read_f32 (const Safetensors *st, const char *name, gint64 *shape)
-{
-  const SafetensorsTensor *t = safetensors_lookup (st, name);
-  g_autoptr (GError) error = NULL;
-  float *data;
-
-  g_assert_nonnull (t);
-  data = g_new (float, t->n_elements);
-  safetensors_tensor_read_f32 (t, data, (gsize)t->n_elements, &error);
-  g_assert_no_error (error);
-  if (shape != NULL)
-    for (guint d = 0; d < t->n_dims; d++)
-      shape[d] = t->shape[d];
-  return data;
-}
-
-static JsonObject *
-case_tolerances (JsonParser *parser, const char *case_name)
-{
-  g_autofree char *path = test_golden_path ("manifest.json");
-  g_autoptr (GError) error = NULL;
-  JsonObject *root;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  root = json_node_get_object (json_parser_get_root (parser));
-  root = json_object_get_object_member (json_object_get_object_member (root, "cases"), case_name);
-  return json_object_get_object_member (root, "tolerances");
-}
-
-static void
-compare (
-    const float *got, const float *want, gsize n, double max_abs_tol, double rel_l2_tol, const char *what)
-{
-  double max_abs = 0, diff2 = 0, ref2 = 0;
-
-  for (gsize i = 0; i < n; i++)
-    {
-      double d = (double)got[i] - want[i];
-
-      g_assert_true (isfinite (got[i]));
-      max_abs = MAX (max_abs, fabs (d));
-      diff2 += d * d;
-      ref2 += (double)want[i] * want[i];
-    }
-  g_test_message ("%s: max_abs %.3g (limit %.3g), rel_l2 %.3g (limit %.3g)", what, max_abs, max_abs_tol,
-                  sqrt (diff2 / ref2), rel_l2_tol);
-  g_assert_cmpfloat (max_abs, <=, max_abs_tol);
-  g_assert_cmpfloat (sqrt (diff2 / ref2), <=, rel_l2_tol);
-}
-
 static WanVae *
 open_vae (const char *file, int n_threads, WanWeights **weights)
 {
@@ -93,7 +41,7 @@ check_golden (const char *case_name, const char *weights_file, gboolean decode)
   g_autoptr (Safetensors) st = safetensors_open (path, &error);
   g_autoptr (WanWeights) weights = NULL;
   g_autoptr (WanVae) vae = NULL;
-  JsonObject *tol = case_tolerances (parser, case_name);
+  JsonObject *tol = test_golden_tolerances (parser, case_name);
   const char *out_name = decode ? "video" : "enc_out";
   JsonObject *t = json_object_get_object_member (tol, out_name);
   g_autofree float *in = NULL, *want = NULL, *got = NULL;
@@ -102,8 +50,8 @@ check_golden (const char *case_name, const char *weights_file, gboolean decode)
 
   g_assert_no_error (error);
   vae = open_vae (weights_file, 0, &weights);
-  in = read_f32 (st, decode ? "z" : "enc_in", s);
-  want = read_f32 (st, out_name, o);
+  in = test_read_f32 (st, decode ? "z" : "enc_in", NULL, s);
+  want = test_read_f32 (st, out_name, NULL, o);
   n = (gsize)(o[0] * o[1] * o[2] * o[3]);
   got = g_new0 (float, n);
   if (decode)
@@ -111,8 +59,8 @@ check_golden (const char *case_name, const char *weights_file, gboolean decode)
   else
     wan_vae_encode (vae, in, (int)s[1], (int)s[2], (int)s[3], got, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  compare (got, want, n, json_object_get_double_member (t, "suggested_max_abs"),
-           json_object_get_double_member (t, "suggested_rel_l2"), out_name);
+  test_compare_f32 (got, want, n, json_object_get_double_member (t, "suggested_max_abs"),
+                    json_object_get_double_member (t, "suggested_rel_l2"), out_name);
 }
 
 static void
@@ -156,8 +104,8 @@ test_latent_tables_match_golden (void)
       gint64 shape[1];
 
       g_assert_no_error (error);
-      mean = read_f32 (st, "latent_mean", shape);
-      inv = read_f32 (st, "latent_inv_std", NULL);
+      mean = test_read_f32 (st, "latent_mean", NULL, shape);
+      inv = test_read_f32 (st, "latent_inv_std", NULL, NULL);
       got_mean = g_new (float, shape[0]);
       got_std = g_new (float, shape[0]);
       wan_vae_latents_load (dir, versions[c], (int)shape[0], got_mean, got_std, &error);
@@ -224,8 +172,8 @@ ref_conv (const Safetensors *st, const char *name, const Ten *x, gboolean causal
   int kt = wt->n_dims == 5 ? (int)wt->shape[2] : 1;
   int kh = (int)wt->shape[wt->n_dims - 2], kw = (int)wt->shape[wt->n_dims - 1];
   int pt = causal ? kt - 1 : 0, ph = (kh - 1) / 2, pw = (kw - 1) / 2;
-  g_autofree float *w = read_f32 (st, wn, NULL);
-  g_autofree float *b = read_f32 (st, bn, NULL);
+  g_autofree float *w = test_read_f32 (st, wn, NULL, NULL);
+  g_autofree float *b = test_read_f32 (st, bn, NULL, NULL);
   Ten y = ten_new (co, x->t + pt - kt + 1, x->h, x->w);
 
   g_assert_cmpint (ci, ==, x->c);
@@ -269,7 +217,7 @@ ref_conv (const Safetensors *st, const char *name, const Ten *x, gboolean causal
 static void
 ref_norm (const Safetensors *st, const char *gamma_name, Ten *x, gboolean silu)
 {
-  g_autofree float *g = read_f32 (st, gamma_name, NULL);
+  g_autofree float *g = test_read_f32 (st, gamma_name, NULL, NULL);
 
   for (int t = 0; t < x->t; t++)
     for (int i = 0; i < x->h; i++)
@@ -530,7 +478,7 @@ check_chunked_equals_reference (const char *weights_file, int T, int h, int w)
   g_assert_cmpint (RW, ==, w * f);
   wan_vae_decode (vae, z, T, h, w, got, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  compare (got, want, (gsize)3 * F * RH * RW, REF_MAX_ABS, REF_REL_L2, "chunked vs whole sequence");
+  test_compare_f32 (got, want, (gsize)3 * F * RH * RW, REF_MAX_ABS, REF_REL_L2, "chunked vs whole sequence");
 }
 
 static void
@@ -561,8 +509,8 @@ test_reference_matches_golden (void)
   int F, H, W;
 
   g_assert_no_error (error);
-  z = read_f32 (st, "z", s);
-  want = read_f32 (st, "video", o);
+  z = test_read_f32 (st, "z", NULL, s);
+  want = test_read_f32 (st, "video", NULL, o);
   g_assert_cmpint (s[1], >=, 2);
   frame = (gsize)(s[2] * s[3]);
   z2 = g_new (float, (gsize)s[0] * 2 * frame);
@@ -575,7 +523,8 @@ test_reference_matches_golden (void)
     {
       g_autofree char *what = g_strdup_printf ("reference vs golden, channel %d, frames 0-4", c);
 
-      compare (got + (gsize)c * F * plane, want + (gsize)c * o[1] * plane, 5 * plane, 4e-4, 4e-5, what);
+      test_compare_f32 (got + (gsize)c * F * plane, want + (gsize)c * o[1] * plane, 5 * plane, 4e-4, 4e-5,
+                        what);
     }
 }
 
@@ -635,7 +584,7 @@ test_same_across_thread_counts (void)
   g_assert_no_error (error);
   wan_vae_decode (three, z, T, h, w, b, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  compare (a, b, n, 1e-5, 1e-6, "1 vs 3 threads");
+  test_compare_f32 (a, b, n, 1e-5, 1e-6, "1 vs 3 threads");
 }
 
 /* Progress and cancel */

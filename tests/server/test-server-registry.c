@@ -21,6 +21,7 @@
 #include "takes-paths.h"
 #include "takes-queue.h"
 #include "takes-server.h"
+#include "test-store-util.h"
 
 #define TEST_TOKEN "tk-registry-0123456789abcdef"
 
@@ -32,24 +33,6 @@ typedef struct
   TakesServer *server;
   TakesBackend *client;
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 /* One server for every case, set up before any thread starts: the
  * environment the registry reads is written only then. */
@@ -99,7 +82,7 @@ fixture_tear_down (Fixture *f)
   g_assert_finalize_object (f->server);
   fake_loop_drain ();
   g_assert_finalize_object (f->local);
-  remove_tree (f->dir);
+  store_test_rm_rf (f->dir);
   g_free (f->library);
   g_free (f->dir);
 }

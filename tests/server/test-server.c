@@ -17,6 +17,7 @@
 #if TAKES_HAVE_ENGINE
 #include "takes-backend-local.h"
 #include "takes-media.h"
+#include "test-store-util.h"
 #endif
 
 #define TEST_TOKEN "tk-test-0123456789abcdef"
@@ -285,24 +286,6 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture *fixture, gconstpointer data)
 {
   fake_loop_drain ();
@@ -314,7 +297,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
   g_assert_finalize_object (fixture->backend);
   g_object_unref (fixture->session);
   fake_loop_drain ();
-  remove_tree (fixture->dir);
+  store_test_rm_rf (fixture->dir);
   g_free (fixture->dir);
   g_free (fixture->models_file);
 }
@@ -345,17 +328,6 @@ submit (TakesBackendDashscope *client, TakesRecipe *recipe, GError **error)
   takes_backend_submit_async (TAKES_BACKEND (client), recipe, NULL, fake_loop_result_cb, &slot);
   result = fake_loop_wait_result (&slot);
   return takes_backend_submit_finish (TAKES_BACKEND (client), result, error);
-}
-
-static gboolean
-wait_job (TakesBackendJob *job, GError **error)
-{
-  GAsyncResult *slot = NULL;
-  g_autoptr (GAsyncResult) result = NULL;
-
-  takes_backend_job_wait_async (job, NULL, fake_loop_result_cb, &slot);
-  result = fake_loop_wait_result (&slot);
-  return takes_backend_job_wait_finish (job, result, error);
 }
 
 /* A raw request; returns the status and the parsed JSON reply in @reply. */
@@ -439,7 +411,7 @@ test_take_end_to_end (Fixture *fixture, gconstpointer data)
   job = submit (fixture->client, recipe, &error);
   g_assert_no_error (error);
   g_assert_true (g_uuid_string_is_valid (takes_backend_job_get_remote_task_id (job)));
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (takes_backend_job_get_result_path (job), &contents, &length, NULL));
   g_assert_cmpmem (contents, length, g_bytes_get_data (fixture->backend->video, NULL),
@@ -470,7 +442,7 @@ test_take_recipe_defaults (Fixture *fixture, gconstpointer data)
   takes_recipe_set_frames (recipe, 81);
   job = submit (fixture->client, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_cmpuint (takes_recipe_get_steps (fixture->backend->last_recipe), ==, 3);
   g_assert_cmpfloat (takes_recipe_get_guidance (fixture->backend->last_recipe), ==, 2.5);
   /* Five seconds at 16 fps, as 4n+1. */
@@ -513,7 +485,7 @@ test_take_cancel (Fixture *fixture, gconstpointer data)
   job = submit (fixture->client, recipe, &error);
   g_assert_no_error (error);
   takes_backend_job_cancel (job);
-  g_assert_false (wait_job (job, &error));
+  g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_CANCELLED);
   g_assert_cmpint (takes_backend_job_get_state (job), ==, TAKES_BACKEND_JOB_STATE_CANCELLED);
 
@@ -535,7 +507,7 @@ test_take_cancel_finished (Fixture *fixture, gconstpointer data)
   g_autofree char *path = NULL;
 
   job = submit (fixture->client, recipe, &error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   path = g_strconcat ("/tasks/", takes_backend_job_get_remote_task_id (job), "/cancel", NULL);
   g_assert_cmpuint (request (fixture, "POST", path, NULL, "{}", 2, &reply), ==, 400);
   g_assert_cmpstr (json_object_get_string_member (reply, "code"), ==, "UnsupportedOperation");
@@ -565,7 +537,7 @@ test_tasks_unknown (Fixture *fixture, gconstpointer data)
   result = fake_loop_wait_result (&slot);
   job = takes_backend_resume_finish (TAKES_BACKEND (fixture->client), result, &error);
   if (job != NULL)
-    g_assert_false (wait_job (job, &error));
+    g_assert_false (fake_loop_wait_job (job, &error));
   g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_NOT_FOUND);
 }
 
@@ -662,11 +634,11 @@ test_create_concurrency (Fixture *fixture, gconstpointer data)
 
   /* A cancelled task frees its place. */
   takes_backend_job_cancel (first);
-  g_assert_false (wait_job (first, NULL));
+  g_assert_false (fake_loop_wait_job (first, NULL));
   fixture->backend->run_ms = 10;
   third = submit (fixture->client, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (third, &error));
+  g_assert_true (fake_loop_wait_job (third, &error));
 }
 
 /* Authorisation ------------------------------------------------------------- */
@@ -698,7 +670,7 @@ test_auth_token_required (Fixture *fixture, gconstpointer data)
    * its own key, which a wrong one does not replace. */
   job = submit (fixture->client, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   {
     g_autofree char *path = g_strconcat ("/tasks/", takes_backend_job_get_remote_task_id (job), NULL);
@@ -770,7 +742,7 @@ test_listen_refuses_insecure (void)
 
   g_unlink (token_file);
   g_unlink (short_file);
-  remove_tree (dir);
+  store_test_rm_rf (dir);
 }
 
 #if TAKES_HAVE_ENGINE
@@ -807,7 +779,7 @@ test_take_tiny_model (void)
   takes_recipe_set_height (recipe, 32);
   job = submit (fixture.client, recipe, &error);
   g_assert_no_error (error);
-  g_assert_true (wait_job (job, &error));
+  g_assert_true (fake_loop_wait_job (job, &error));
   g_assert_no_error (error);
   info = takes_media_probe (takes_backend_job_get_result_path (job), &error);
   g_assert_no_error (error);
@@ -821,7 +793,7 @@ test_take_tiny_model (void)
   g_assert_finalize_object (fixture.client);
   g_assert_finalize_object (fixture.server);
   fake_loop_drain ();
-  remove_tree (dir);
+  store_test_rm_rf (dir);
   g_free (fixture.dir);
   g_free (fixture.models_file);
 }
