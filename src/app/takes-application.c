@@ -16,6 +16,7 @@ struct _TakesApplication
   TakesStore *store;
   TakesQueue *queue;
   GError *open_error;
+  GPtrArray *problems; /* char*, start-up problems not yet shown */
 };
 
 G_DEFINE_FINAL_TYPE (TakesApplication, takes_application, ADW_TYPE_APPLICATION)
@@ -40,22 +41,39 @@ open_library (TakesApplication *self)
 {
   g_autofree char *data_dir = takes_application_get_data_dir (self->settings);
   g_autoptr (GPtrArray) backends = NULL;
-  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *issues;
 
   /* The media check reads every file name; with a large library it would
    * delay the first frame, so it is left to `takes-cli check`. */
   self->store = takes_store_open (data_dir, TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &self->open_error);
   if (self->store == NULL)
     return;
+  issues = takes_store_get_open_issues (self->store);
+  if (issues != NULL && issues->len > 0)
+    {
+      TakesStoreIssue *first = g_ptr_array_index (issues, 0);
+
+      if (issues->len == 1)
+        g_ptr_array_add (self->problems, g_strdup (first->message));
+      else
+        /* Translators: %s is the first problem found; %u counts the others. */
+        g_ptr_array_add (
+            self->problems,
+            g_strdup_printf (ngettext ("%s (and %u more problem; run “takes-cli check” to see it)",
+                                       "%s (and %u more problems; run “takes-cli check” to see them)",
+                                       issues->len - 1),
+                             first->message, issues->len - 1));
+    }
 
   self->queue = takes_queue_new (self->store, &self->open_error);
   if (self->queue == NULL)
     return;
-  backends = takes_backend_registry_create_all (self->settings, problems);
+  backends = takes_backend_registry_create_all (self->settings, self->problems);
   for (guint i = 0; i < backends->len; i++)
     takes_queue_add_backend (self->queue, g_ptr_array_index (backends, i));
-  for (guint i = 0; i < problems->len; i++)
-    g_message ("%s", (const char *)g_ptr_array_index (problems, i));
+  /* The log keeps them for bug reports; the window shows them as toasts. */
+  for (guint i = 0; i < self->problems->len; i++)
+    g_message ("%s", (const char *)g_ptr_array_index (self->problems, i));
   takes_queue_start (self->queue);
 }
 
@@ -100,12 +118,14 @@ takes_application_startup (GApplication *app)
     const char *search[] = { "<Control>f", NULL };
     const char *queue[] = { "<Control>j", NULL };
     const char *assistant[] = { "<Control>e", NULL };
+    const char *compare[] = { "<Control>d", NULL };
 
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.generate", generate);
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.preferences", preferences);
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.search", search);
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-queue", queue);
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-assistant", assistant);
+    gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.compare", compare);
   }
 
   self->settings = g_settings_new ("io.github.takes.Takes");
@@ -123,6 +143,9 @@ takes_application_activate (GApplication *app)
       window = GTK_WINDOW (takes_window_new (GTK_APPLICATION (app), self->store, self->queue));
       if (self->open_error != NULL)
         takes_window_show_error (TAKES_WINDOW (window), self->open_error);
+      for (guint i = 0; i < self->problems->len; i++)
+        takes_window_show_message (TAKES_WINDOW (window), g_ptr_array_index (self->problems, i));
+      g_ptr_array_set_size (self->problems, 0);
     }
   gtk_window_present (window);
 }
@@ -148,6 +171,7 @@ takes_application_finalize (GObject *object)
   g_clear_object (&self->store);
   g_clear_object (&self->settings);
   g_clear_error (&self->open_error);
+  g_clear_pointer (&self->problems, g_ptr_array_unref);
 
   G_OBJECT_CLASS (takes_application_parent_class)->finalize (object);
 }
@@ -166,6 +190,7 @@ takes_application_class_init (TakesApplicationClass *klass)
 static void
 takes_application_init (TakesApplication *self)
 {
+  self->problems = g_ptr_array_new_with_free_func (g_free);
 }
 
 TakesApplication *

@@ -213,6 +213,41 @@ compare_fields (gconstpointer a, gconstpointer b)
   return g_strcmp0 (*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The recipe's JSON member names are for files; people read these. Fields
+ * added later (options of one backend) keep their member name. */
+static const char *
+field_label (const char *field)
+{
+  static const struct
+  {
+    const char *field;
+    const char *label;
+  } labels[] = {
+    { "backend", N_ ("Backend") },
+    { "fps", N_ ("Frames per second") },
+    { "frames", N_ ("Frames") },
+    { "guidance", N_ ("Guidance") },
+    { "guidance_high", N_ ("Guidance (high noise)") },
+    { "guidance_low", N_ ("Guidance (low noise)") },
+    { "height", N_ ("Height") },
+    { "model", N_ ("Model") },
+    { "negative_prompt", N_ ("Negative prompt") },
+    { "options", N_ ("Backend options") },
+    { "prompt", N_ ("Prompt") },
+    { "sampler", N_ ("Sampler") },
+    { "seed", N_ ("Seed") },
+    { "shift", N_ ("Shift") },
+    { "steps", N_ ("Steps") },
+    { "version", N_ ("Recipe version") },
+    { "width", N_ ("Width") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    if (g_str_equal (labels[i].field, field))
+      return _ (labels[i].label);
+  return field;
+}
+
 /* Rows are the fields in which any take differs from A; a take's cell is
  * highlighted where it differs from A, and "—" marks a missing field. */
 static void
@@ -263,7 +298,7 @@ update_differences (TakesCompareView *self)
       const char *value_a = NULL;
       gboolean a_known = FALSE;
 
-      gtk_grid_attach (self->diff_grid, cell_label (field, "dim-label"), 0, (int)r + 1, 1, 1);
+      gtk_grid_attach (self->diff_grid, cell_label (field_label (field), "dim-label"), 0, (int)r + 1, 1, 1);
       for (guint i = 1; i < n; i++)
         {
           GPtrArray *changes = g_ptr_array_index (diffs, i - 1);

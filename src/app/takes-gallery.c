@@ -4,6 +4,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "takes-backend-registry.h"
 #include "takes-gallery.h"
 
 struct _TakesGallery
@@ -16,6 +17,7 @@ struct _TakesGallery
   GtkDropDown *rating_dropdown;
   GtkDropDown *tag_dropdown;
   GtkDropDown *shot_dropdown;
+  GtkDropDown *backend_dropdown;
   GtkDropDown *sort_dropdown;
   GtkStack *stack;
   GtkGridView *grid;
@@ -33,6 +35,7 @@ struct _TakesGallery
   GSettings *settings;
   TakesQueue *queue;
   gint64 project_id;
+  guint n_selected;
   gboolean filling;
 };
 
@@ -42,6 +45,7 @@ enum
 {
   PROP_0,
   PROP_SELECTED_TAKE,
+  PROP_N_SELECTED,
   N_PROPS
 };
 
@@ -86,9 +90,28 @@ card_free (Card *card)
   g_free (card);
 }
 
+/* A storyboard shot takes the dragged card's take id. */
+static GdkContentProvider *
+drag_prepare_cb (GtkDragSource *source, double x, double y, Card *card)
+{
+  if (card->take_id == 0)
+    return NULL;
+  return gdk_content_provider_new_typed (G_TYPE_INT64, card->take_id);
+}
+
+static void
+drag_begin_cb (GtkDragSource *source, GdkDrag *drag, Card *card)
+{
+  GdkPaintable *paintable = gtk_picture_get_paintable (card->picture);
+
+  if (paintable != NULL)
+    gtk_drag_source_set_icon (source, paintable, 0, 0);
+}
+
 static void
 setup_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGallery *self)
 {
+  GtkDragSource *drag;
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   GtkWidget *overlay = gtk_overlay_new ();
   GtkWidget *bottom = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
@@ -124,6 +147,12 @@ setup_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGaller
 
   g_object_set_data_full (G_OBJECT (box), "takes-card", card, (GDestroyNotify)card_free);
   gtk_list_item_set_child (item, box);
+
+  drag = gtk_drag_source_new ();
+  gtk_drag_source_set_actions (drag, GDK_ACTION_COPY);
+  g_signal_connect (drag, "prepare", G_CALLBACK (drag_prepare_cb), card);
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin_cb), card);
+  gtk_widget_add_controller (box, GTK_EVENT_CONTROLLER (drag));
 }
 
 static void
@@ -335,6 +364,17 @@ static const struct
   { TAKES_TAKE_SORT_UPDATED, FALSE }, { TAKES_TAKE_SORT_DURATION, FALSE },
 };
 
+static const char *
+selected_backend (TakesGallery *self)
+{
+  guint backend = gtk_drop_down_get_selected (self->backend_dropdown);
+  const char *const *ids = takes_backend_registry_list_ids ();
+
+  if (backend == 0 || backend == GTK_INVALID_LIST_POSITION || backend - 1 >= g_strv_length ((char **)ids))
+    return NULL;
+  return ids[backend - 1];
+}
+
 static void
 update_view (TakesGallery *self)
 {
@@ -354,7 +394,7 @@ update_view (TakesGallery *self)
            && gtk_drop_down_get_selected (self->decision_dropdown) == 0
            && gtk_drop_down_get_selected (self->rating_dropdown) == 0
            && gtk_drop_down_get_selected (self->tag_dropdown) == 0
-           && gtk_drop_down_get_selected (self->shot_dropdown) == 0)
+           && gtk_drop_down_get_selected (self->shot_dropdown) == 0 && selected_backend (self) == NULL)
     gtk_stack_set_visible_child_name (self->stack, "empty");
   else
     {
@@ -403,10 +443,17 @@ selection_changed_cb (GtkSelectionModel *model, guint position, guint n_items, T
   g_autoptr (GtkBitset) selected = gtk_selection_model_get_selection (model);
   g_autoptr (TakesTake) take = NULL;
 
+  guint n = (guint)MIN (gtk_bitset_get_size (selected), G_MAXUINT);
+
   if (!gtk_bitset_is_empty (selected))
     take = g_list_model_get_item (G_LIST_MODEL (model), gtk_bitset_get_maximum (selected));
   set_selected_take (self, take);
   update_actions (self);
+  if (self->n_selected != n)
+    {
+      self->n_selected = n;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_SELECTED]);
+    }
 }
 
 static void filters_changed_cb (TakesGallery *self);
@@ -467,6 +514,25 @@ fill_shot_dropdown (TakesGallery *self)
 }
 
 static void
+fill_backend_dropdown (TakesGallery *self)
+{
+  g_autoptr (GtkStringList) strings = gtk_string_list_new (NULL);
+  guint selected = gtk_drop_down_get_selected (self->backend_dropdown);
+
+  gtk_string_list_append (strings, _ ("All backends"));
+  for (const char *const *id = takes_backend_registry_list_ids (); *id != NULL; id++)
+    {
+      TakesBackend *backend = self->queue != NULL ? takes_queue_lookup_backend (self->queue, *id) : NULL;
+
+      gtk_string_list_append (strings, backend != NULL ? takes_backend_get_display_name (backend) : *id);
+    }
+  self->filling = TRUE;
+  gtk_drop_down_set_model (self->backend_dropdown, G_LIST_MODEL (strings));
+  gtk_drop_down_set_selected (self->backend_dropdown, selected != GTK_INVALID_LIST_POSITION ? selected : 0);
+  self->filling = FALSE;
+}
+
+static void
 filters_changed_cb (TakesGallery *self)
 {
   guint decision = gtk_drop_down_get_selected (self->decision_dropdown);
@@ -489,6 +555,7 @@ filters_changed_cb (TakesGallery *self)
   takes_take_list_set_shot_id (self->list, shot > 0 && shot - 1 < self->shot_ids->len
                                                ? g_array_index (self->shot_ids, gint64, shot - 1)
                                                : 0);
+  takes_take_list_set_backend (self->list, selected_backend (self));
   if (sort < G_N_ELEMENTS (sort_orders))
     takes_take_list_set_sort (self->list, sort_orders[sort].sort, sort_orders[sort].ascending);
   g_object_thaw_notify (G_OBJECT (self->list));
@@ -496,7 +563,7 @@ filters_changed_cb (TakesGallery *self)
   filtered = (decision > 0 && decision != GTK_INVALID_LIST_POSITION)
              || (rating > 0 && rating != GTK_INVALID_LIST_POSITION)
              || (tag > 0 && tag != GTK_INVALID_LIST_POSITION)
-             || (shot > 0 && shot != GTK_INVALID_LIST_POSITION);
+             || (shot > 0 && shot != GTK_INVALID_LIST_POSITION) || selected_backend (self) != NULL;
   if (filtered)
     gtk_widget_add_css_class (GTK_WIDGET (self->filter_button), "accent");
   else
@@ -852,6 +919,9 @@ takes_gallery_get_property (GObject *object, guint prop_id, GValue *value, GPara
       case PROP_SELECTED_TAKE:
         g_value_set_object (value, self->selected_take);
         break;
+      case PROP_N_SELECTED:
+        g_value_set_uint (value, self->n_selected);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -870,6 +940,9 @@ takes_gallery_class_init (TakesGalleryClass *klass)
   properties[PROP_SELECTED_TAKE]
       = g_param_spec_object ("selected-take", NULL, NULL, TAKES_TYPE_TAKE,
                              G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_N_SELECTED]
+      = g_param_spec_uint ("n-selected", NULL, NULL, 0, G_MAXUINT, 0,
+                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_TAKE_ACTIVATED]
@@ -883,6 +956,7 @@ takes_gallery_class_init (TakesGalleryClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TakesGallery, rating_dropdown);
   gtk_widget_class_bind_template_child (widget_class, TakesGallery, tag_dropdown);
   gtk_widget_class_bind_template_child (widget_class, TakesGallery, shot_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, TakesGallery, backend_dropdown);
   gtk_widget_class_bind_template_child (widget_class, TakesGallery, sort_dropdown);
   gtk_widget_class_bind_template_child (widget_class, TakesGallery, stack);
   gtk_widget_class_bind_template_child (widget_class, TakesGallery, grid);
@@ -923,6 +997,7 @@ takes_gallery_init (TakesGallery *self)
 
   fill_tag_dropdown (self);
   fill_shot_dropdown (self);
+  fill_backend_dropdown (self);
   update_actions (self);
   update_view (self);
 
@@ -975,6 +1050,7 @@ takes_gallery_set_queue (TakesGallery *self, TakesQueue *queue)
 {
   g_return_if_fail (TAKES_IS_GALLERY (self));
   g_set_object (&self->queue, queue);
+  fill_backend_dropdown (self);
 }
 
 TakesTakeList *
@@ -1015,6 +1091,26 @@ takes_gallery_reload (TakesGallery *self)
     return;
   fill_tag_dropdown (self);
   reload_keeping_selection (self);
+}
+
+guint
+takes_gallery_get_n_selected (TakesGallery *self)
+{
+  g_return_val_if_fail (TAKES_IS_GALLERY (self), 0);
+  return self->n_selected;
+}
+
+void
+takes_gallery_set_backend (TakesGallery *self, const char *backend)
+{
+  const char *const *ids = takes_backend_registry_list_ids ();
+  guint position = 0;
+
+  g_return_if_fail (TAKES_IS_GALLERY (self));
+  for (guint i = 0; backend != NULL && ids[i] != NULL; i++)
+    if (g_str_equal (ids[i], backend))
+      position = i + 1;
+  gtk_drop_down_set_selected (self->backend_dropdown, position);
 }
 
 TakesTake *

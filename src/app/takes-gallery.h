@@ -5,6 +5,10 @@
  * tag), gallery.delete (with an undo toast); each works on the selected
  * takes and is enabled only while some are selected. gallery.focus-search
  * moves the focus to the search entry.
+ *
+ * Each card is a drag source giving its take id as a G_TYPE_INT64 value, to
+ * be dropped on a storyboard shot. The read-only property "n-selected"
+ * counts the selected takes (the window enables Compare from it).
  */
 #pragma once
 
@@ -30,6 +34,8 @@ void takes_gallery_set_queue (TakesGallery *self, TakesQueue *queue);
 TakesTakeList *takes_gallery_get_list (TakesGallery *self);
 
 void takes_gallery_set_project_id (TakesGallery *self, gint64 project_id);
+/* Shows only takes made by the backend with that id; NULL shows all. */
+void takes_gallery_set_backend (TakesGallery *self, const char *backend);
 void takes_gallery_set_search_text (TakesGallery *self, const char *text);
 /* Re-reads the store after something else changed it (a new take). */
 void takes_gallery_reload (TakesGallery *self);
@@ -40,6 +46,7 @@ TakesTake *takes_gallery_get_selected_take (TakesGallery *self);
 gboolean takes_gallery_select_take (TakesGallery *self, gint64 take_id);
 /* Selects every take the filters show (each is read from the store). */
 void takes_gallery_select_all (TakesGallery *self);
+guint takes_gallery_get_n_selected (TakesGallery *self);
 /* The ids of every selected take. */
 GArray *takes_gallery_get_selected_ids (TakesGallery *self);
 

@@ -5,13 +5,14 @@
 #include <glib/gi18n.h>
 
 #include "takes-inspector.h"
+#include "takes-player.h"
 
 struct _TakesInspector
 {
   GtkWidget parent_instance;
 
   GtkStack *stack;
-  GtkVideo *video;
+  TakesPlayer *player;
   GtkLabel *noise_label;
   GtkLabel *status_label;
   GtkLabel *prompt_label;
@@ -336,7 +337,7 @@ show_take (TakesInspector *self)
 
   if (self->take == NULL || self->store == NULL)
     {
-      gtk_video_set_file (self->video, NULL);
+      takes_player_set_path (self->player, NULL);
       gtk_stack_set_visible_child_name (self->stack, "empty");
       return;
     }
@@ -345,17 +346,10 @@ show_take (TakesInspector *self)
   gtk_stack_set_visible_child_name (self->stack, "take");
 
   media = takes_store_get_media_file (self->store, self->take);
-  if (media != NULL)
-    {
-      g_autoptr (GFile) file = g_file_new_for_path (media);
-      GFile *current = gtk_video_get_file (self->video);
-
-      if (current == NULL || !g_file_equal (current, file))
-        gtk_video_set_file (self->video, file);
-    }
-  else
-    gtk_video_set_file (self->video, NULL);
-  gtk_widget_set_visible (GTK_WIDGET (self->video), media != NULL);
+  /* Re-reading the same take after a rating must not restart its playback. */
+  if (g_strcmp0 (media, takes_player_get_path (self->player)) != 0)
+    takes_player_set_path (self->player, media);
+  gtk_widget_set_visible (GTK_WIDGET (self->player), media != NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->reveal_button), media != NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->noise_label), takes_take_get_is_tiny (self->take));
 
@@ -443,6 +437,8 @@ takes_inspector_class_init (TakesInspectorClass *klass)
 
   object_class->dispose = takes_inspector_dispose;
 
+  g_type_ensure (TAKES_TYPE_PLAYER);
+
   signals[SIGNAL_TAKE_SELECTED] = g_signal_new ("take-selected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                                 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
   signals[SIGNAL_GENERATE_AGAIN]
@@ -453,7 +449,7 @@ takes_inspector_class_init (TakesInspectorClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/takes/Takes/ui/takes-inspector.ui");
   gtk_widget_class_bind_template_child (widget_class, TakesInspector, stack);
-  gtk_widget_class_bind_template_child (widget_class, TakesInspector, video);
+  gtk_widget_class_bind_template_child (widget_class, TakesInspector, player);
   gtk_widget_class_bind_template_child (widget_class, TakesInspector, noise_label);
   gtk_widget_class_bind_template_child (widget_class, TakesInspector, status_label);
   gtk_widget_class_bind_template_child (widget_class, TakesInspector, prompt_label);
@@ -483,6 +479,8 @@ takes_inspector_init (TakesInspector *self)
   GtkEventController *focus;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Takes are seconds long: judging one means watching it several times. */
+  takes_player_set_loop (self->player, TRUE);
 
   for (guint i = 1; i <= TAKES_MAX_RATING; i++)
     {
@@ -536,4 +534,18 @@ takes_inspector_get_take (TakesInspector *self)
 {
   g_return_val_if_fail (TAKES_IS_INSPECTOR (self), NULL);
   return self->take;
+}
+
+void
+takes_inspector_pause (TakesInspector *self)
+{
+  g_return_if_fail (TAKES_IS_INSPECTOR (self));
+  takes_player_pause (self->player);
+}
+
+TakesPlayer *
+takes_inspector_get_player (TakesInspector *self)
+{
+  g_return_val_if_fail (TAKES_IS_INSPECTOR (self), NULL);
+  return self->player;
 }

@@ -9,6 +9,7 @@
 
 #include <gtk/gtk.h>
 
+#include "takes-player.h"
 #include "takes-store.h"
 
 G_BEGIN_DECLS
@@ -22,5 +23,8 @@ void takes_inspector_set_store (TakesInspector *self, TakesStore *store);
 /* Shows @take (re-read from the store), or the empty state for NULL. */
 void takes_inspector_set_take (TakesInspector *self, TakesTake *take);
 TakesTake *takes_inspector_get_take (TakesInspector *self);
+/* The player of the take shown (looping; J/K/L and , . work in it). */
+TakesPlayer *takes_inspector_get_player (TakesInspector *self);
+void takes_inspector_pause (TakesInspector *self);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 
 #define G_LOG_DOMAIN "takes-storyboard-page"
 
+#include <adwaita.h>
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ typedef struct
   char *media_path;     /* of the chosen take, or NULL */
   char *problem;        /* NULL when the shot can play */
   GtkWidget *row;
+  GtkWidget *down_button;
   GtkLabel *problem_label;
 } ShotInfo;
 
@@ -89,6 +91,8 @@ update_actions (TakesStoryboardPage *self)
       can_play = can_play || (info->problem == NULL && info->media_path != NULL);
     }
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "storyboard.play", can_play);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "storyboard.add-shot",
+                                 self->store != NULL && self->project_id > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "storyboard.export-mp4", have_shots && !self->exporting);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "storyboard.export-edl", have_shots && !self->exporting);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "storyboard.export-fcpxml",
@@ -165,6 +169,53 @@ boxed_id (gint64 id)
   return copy;
 }
 
+static void
+move_clicked_cb (GtkButton *button, TakesStoryboardPage *self)
+{
+  gint64 *shot_id = g_object_get_data (G_OBJECT (button), "shot-id");
+  int delta = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (button), "delta"));
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < self->shots->len; i++)
+    {
+      ShotInfo *info = g_ptr_array_index (self->shots, i);
+
+      if (info->shot->id != *shot_id)
+        continue;
+      if ((delta < 0 && i == 0) || (delta > 0 && i + 1 >= self->shots->len))
+        return;
+      if (!takes_storyboard_page_move_shot (self, *shot_id, (guint)((int)i + delta), &error))
+        set_status (self, error->message);
+      return;
+    }
+}
+
+static void
+delete_clicked_cb (GtkButton *button, TakesStoryboardPage *self)
+{
+  gint64 *shot_id = g_object_get_data (G_OBJECT (button), "shot-id");
+  g_autoptr (GError) error = NULL;
+
+  if (!takes_storyboard_page_delete_shot (self, *shot_id, &error))
+    set_status (self, error->message);
+  else
+    set_status (self, _ ("The shot was deleted. Its takes are still in the library."));
+}
+
+static GtkWidget *
+row_button (
+    const char *icon, const char *tooltip, gint64 shot_id, GCallback callback, TakesStoryboardPage *self)
+{
+  GtkWidget *button = gtk_button_new_from_icon_name (icon);
+
+  gtk_widget_set_tooltip_text (button, tooltip);
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (button, "flat");
+  g_object_set_data_full (G_OBJECT (button), "shot-id", boxed_id (shot_id), g_free);
+  g_signal_connect (button, "clicked", callback, self);
+  return button;
+}
+
 static GtkWidget *
 make_row (TakesStoryboardPage *self, ShotInfo *info)
 {
@@ -173,7 +224,7 @@ make_row (TakesStoryboardPage *self, ShotInfo *info)
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   GtkWidget *title_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   GtkWidget *alternatives = gtk_flow_box_new ();
-  GtkWidget *title, *duration, *chosen, *problem;
+  GtkWidget *title, *duration, *chosen, *problem, *tool;
   GtkDropTarget *target;
   GType types[] = { G_TYPE_INT64, TAKES_TYPE_TAKE };
   g_autofree char *title_text = NULL;
@@ -195,8 +246,19 @@ make_row (TakesStoryboardPage *self, ShotInfo *info)
   duration_text = shot->duration > 0 ? g_strdup_printf (_ ("%.1f s"), (double)shot->duration / G_USEC_PER_SEC)
                                      : g_strdup (_ ("No duration"));
   duration = row_label (duration_text, "dim-label");
+  gtk_label_set_wrap (GTK_LABEL (duration), FALSE);
   gtk_box_append (GTK_BOX (title_box), title);
   gtk_box_append (GTK_BOX (title_box), duration);
+  tool = row_button ("go-up-symbolic", _ ("Move Up"), shot->id, G_CALLBACK (move_clicked_cb), self);
+  g_object_set_data (G_OBJECT (tool), "delta", GINT_TO_POINTER (-1));
+  gtk_widget_set_sensitive (tool, shot->position > 1);
+  gtk_box_append (GTK_BOX (title_box), tool);
+  tool = row_button ("go-down-symbolic", _ ("Move Down"), shot->id, G_CALLBACK (move_clicked_cb), self);
+  g_object_set_data (G_OBJECT (tool), "delta", GINT_TO_POINTER (1));
+  gtk_box_append (GTK_BOX (title_box), tool);
+  info->down_button = tool;
+  gtk_box_append (GTK_BOX (title_box), row_button ("user-trash-symbolic", _ ("Delete Shot"), shot->id,
+                                                   G_CALLBACK (delete_clicked_cb), self));
   gtk_box_append (GTK_BOX (box), title_box);
 
   if (shot->prompt != NULL && *shot->prompt != '\0')
@@ -421,6 +483,14 @@ takes_storyboard_page_reload (TakesStoryboardPage *self, GError **error)
         }
     }
   gtk_widget_set_visible (GTK_WIDGET (self->empty_label), self->shots->len == 0 && local_error == NULL);
+  if (self->shots->len > 0)
+    {
+      ShotInfo *last = g_ptr_array_index (self->shots, self->shots->len - 1);
+
+      gtk_widget_set_sensitive (last->down_button, FALSE);
+    }
+  /* An empty boxed list would draw as a blank card under the hint. */
+  gtk_widget_set_visible (GTK_WIDGET (self->shots_list), self->shots->len > 0);
   update_actions (self);
   if (local_error != NULL)
     {
@@ -604,12 +674,104 @@ choose_export_file (TakesStoryboardPage *self, TakesStoryboardExport format)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+/* Adding a shot */
+
+typedef struct
+{
+  GtkEditable *title;
+  GtkEditable *prompt;
+  GtkSpinButton *duration;
+} ShotForm;
+
+static void
+add_shot_response_cb (AdwMessageDialog *dialog, const char *response, TakesStoryboardPage *self)
+{
+  ShotForm *form = g_object_get_data (G_OBJECT (dialog), "shot-form");
+  g_autoptr (TakesShot) shot = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (g_strcmp0 (response, "add") != 0)
+    return;
+  shot = takes_storyboard_page_add_shot (
+      self, gtk_editable_get_text (form->title), gtk_editable_get_text (form->prompt),
+      (gint64)(gtk_spin_button_get_value (form->duration) * G_USEC_PER_SEC), &error);
+  if (shot == NULL)
+    set_status (self, error->message);
+}
+
+static void
+shot_title_changed_cb (GtkEditable *entry, AdwMessageDialog *dialog)
+{
+  g_autofree char *title = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+
+  adw_message_dialog_set_response_enabled (dialog, "add", *title != '\0');
+}
+
+static GtkWidget *
+form_label (const char *text, GtkWidget *mnemonic_widget)
+{
+  GtkWidget *label = gtk_label_new_with_mnemonic (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0f);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), mnemonic_widget);
+  return label;
+}
+
+static void
+add_shot_dialog (TakesStoryboardPage *self)
+{
+  GtkWidget *dialog;
+  GtkWidget *grid = gtk_grid_new ();
+  GtkWidget *title = gtk_entry_new ();
+  GtkWidget *prompt = gtk_entry_new ();
+  GtkWidget *duration = gtk_spin_button_new_with_range (0.5, 60.0, 0.5);
+  ShotForm *form = g_new0 (ShotForm, 1);
+
+  if (self->store == NULL || self->project_id <= 0)
+    {
+      set_status (self, _ ("Shots can be added once a library and a project are open."));
+      return;
+    }
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))), _ ("Add a Shot"),
+                                   _ ("The shot is added at the end of the storyboard."));
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
+  gtk_entry_set_activates_default (GTK_ENTRY (title), TRUE);
+  gtk_entry_set_placeholder_text (GTK_ENTRY (prompt), _ ("What the shot shows"));
+  gtk_entry_set_activates_default (GTK_ENTRY (prompt), TRUE);
+  gtk_widget_set_hexpand (title, TRUE);
+  gtk_spin_button_set_digits (GTK_SPIN_BUTTON (duration), 1);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (duration), 3.0);
+  gtk_grid_attach (GTK_GRID (grid), form_label (_ ("_Title"), title), 0, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), title, 1, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), form_label (_ ("_Prompt"), prompt), 0, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), prompt, 1, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), form_label (_ ("_Duration (seconds)"), duration), 0, 2, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), duration, 1, 2, 1, 1);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), grid);
+
+  form->title = GTK_EDITABLE (title);
+  form->prompt = GTK_EDITABLE (prompt);
+  form->duration = GTK_SPIN_BUTTON (duration);
+  g_object_set_data_full (G_OBJECT (dialog), "shot-form", form, g_free);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "add",
+                                    _ ("_Add Shot"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "add", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "add");
+  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "add", FALSE);
+  g_signal_connect (title, "changed", G_CALLBACK (shot_title_changed_cb), dialog);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (add_shot_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   TakesStoryboardPage *self = TAKES_STORYBOARD_PAGE (widget);
 
-  if (g_str_equal (action_name, "storyboard.play"))
+  if (g_str_equal (action_name, "storyboard.add-shot"))
+    add_shot_dialog (self);
+  else if (g_str_equal (action_name, "storyboard.play"))
     takes_storyboard_page_play (self);
   else if (g_str_equal (action_name, "storyboard.export-mp4"))
     choose_export_file (self, TAKES_STORYBOARD_EXPORT_MP4);
@@ -717,6 +879,7 @@ takes_storyboard_page_class_init (TakesStoryboardPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TakesStoryboardPage, player);
   gtk_widget_class_bind_template_callback (widget_class, player_state_cb);
 
+  gtk_widget_class_install_action (widget_class, "storyboard.add-shot", NULL, action_cb);
   gtk_widget_class_install_action (widget_class, "storyboard.play", NULL, action_cb);
   gtk_widget_class_install_action (widget_class, "storyboard.export-mp4", NULL, action_cb);
   gtk_widget_class_install_action (widget_class, "storyboard.export-edl", NULL, action_cb);
@@ -884,4 +1047,61 @@ takes_storyboard_page_get_player (TakesStoryboardPage *self)
 {
   g_return_val_if_fail (TAKES_IS_STORYBOARD_PAGE (self), NULL);
   return self->player;
+}
+
+TakesShot *
+takes_storyboard_page_add_shot (
+    TakesStoryboardPage *self, const char *title, const char *prompt, gint64 duration, GError **error)
+{
+  g_autoptr (TakesShot) shot = NULL;
+  g_autofree char *clean_title = NULL;
+
+  g_return_val_if_fail (TAKES_IS_STORYBOARD_PAGE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  clean_title = g_strstrip (g_strdup (title != NULL ? title : ""));
+  if (self->store == NULL || self->project_id <= 0 || *clean_title == '\0')
+    {
+      g_set_error_literal (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
+                           *clean_title == '\0'
+                               ? _ ("A shot needs a title. Type one and try again.")
+                               : _ ("Shots can be added once a library and a project are open."));
+      return NULL;
+    }
+  shot = takes_store_create_shot (self->store, self->project_id, clean_title, prompt, error);
+  if (shot == NULL)
+    return NULL;
+  if (duration > 0 && !takes_store_update_shot (self->store, shot->id, NULL, NULL, NULL, duration, error))
+    {
+      /* The shot was added, only without its duration: show it anyway. */
+      takes_storyboard_page_reload (self, NULL);
+      return NULL;
+    }
+  shot->duration = duration > 0 ? duration : shot->duration;
+  takes_storyboard_page_reload (self, NULL);
+  return g_steal_pointer (&shot);
+}
+
+gboolean
+takes_storyboard_page_move_shot (TakesStoryboardPage *self, gint64 shot_id, guint index, GError **error)
+{
+  g_return_val_if_fail (TAKES_IS_STORYBOARD_PAGE (self), FALSE);
+  g_return_val_if_fail (self->store != NULL, FALSE);
+
+  if (!takes_store_move_shot (self->store, shot_id, index + 1, error))
+    return FALSE;
+  takes_storyboard_page_reload (self, NULL);
+  return TRUE;
+}
+
+gboolean
+takes_storyboard_page_delete_shot (TakesStoryboardPage *self, gint64 shot_id, GError **error)
+{
+  g_return_val_if_fail (TAKES_IS_STORYBOARD_PAGE (self), FALSE);
+  g_return_val_if_fail (self->store != NULL, FALSE);
+
+  if (!takes_store_delete_shot (self->store, shot_id, error))
+    return FALSE;
+  takes_storyboard_page_reload (self, NULL);
+  return TRUE;
 }

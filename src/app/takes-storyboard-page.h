@@ -7,6 +7,8 @@
  * it. A shot whose take is missing, damaged or not chosen says so in its row.
  * The animatic plays every chosen take back to back without a gap; the
  * exports (MP4, CMX3600 EDL, Final Cut Pro 7 XML) run in a worker thread.
+ * Shots are added (storyboard.add-shot asks for title, prompt and
+ * duration), moved up or down and deleted from the page.
  */
 #pragma once
 
@@ -49,6 +51,16 @@ const char *takes_storyboard_page_get_shot_problem (TakesStoryboardPage *self, g
 /* What a drop does: makes the take the shot's chosen take. */
 gboolean
 takes_storyboard_page_choose_take (TakesStoryboardPage *self, gint64 shot_id, gint64 take_id, GError **error);
+
+/* Appends a shot with a title (required), a prompt and a planned duration in
+ * microseconds (0 for none); returns it, or NULL with a TAKES_STORE_ERROR. */
+TakesShot *takes_storyboard_page_add_shot (
+    TakesStoryboardPage *self, const char *title, const char *prompt, gint64 duration, GError **error);
+/* Moves the shot to a position (from 0); the others close up around it. */
+gboolean
+takes_storyboard_page_move_shot (TakesStoryboardPage *self, gint64 shot_id, guint index, GError **error);
+/* Deletes the shot; its takes stay in the library. */
+gboolean takes_storyboard_page_delete_shot (TakesStoryboardPage *self, gint64 shot_id, GError **error);
 
 /* Plays the chosen takes of every playable shot in order. */
 void takes_storyboard_page_play (TakesStoryboardPage *self);

@@ -15,6 +15,7 @@ struct _TakesTakeList
   gint64 project_id;
   gint64 shot_id;
   char *tag;
+  char *backend;
   guint min_rating;
   guint decision_mask;
   char *text;
@@ -51,6 +52,7 @@ fill_query (TakesTakeList *self, TakesTakeQuery *query)
   query->project_id = self->project_id;
   query->shot_id = self->shot_id;
   query->tag = self->tag;
+  query->backend = self->backend;
   query->min_rating = self->min_rating;
   query->decision_mask = self->decision_mask;
   query->text = self->text;
@@ -139,6 +141,7 @@ takes_take_list_finalize (GObject *object)
 
   g_clear_object (&self->store);
   g_clear_pointer (&self->tag, g_free);
+  g_clear_pointer (&self->backend, g_free);
   g_clear_pointer (&self->text, g_free);
   g_clear_pointer (&self->pages, g_hash_table_unref);
   g_queue_clear (&self->lru);
@@ -276,6 +279,14 @@ takes_take_list_set_tag (TakesTakeList *self, const char *tag)
 {
   g_return_if_fail (TAKES_IS_TAKE_LIST (self));
   if (set_string (&self->tag, tag))
+    takes_take_list_reload (self);
+}
+
+void
+takes_take_list_set_backend (TakesTakeList *self, const char *backend)
+{
+  g_return_if_fail (TAKES_IS_TAKE_LIST (self));
+  if (set_string (&self->backend, backend))
     takes_take_list_reload (self);
 }
 

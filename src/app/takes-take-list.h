@@ -26,6 +26,8 @@ void takes_take_list_set_project_id (TakesTakeList *self, gint64 project_id);
 gint64 takes_take_list_get_project_id (TakesTakeList *self);
 void takes_take_list_set_shot_id (TakesTakeList *self, gint64 shot_id);
 void takes_take_list_set_tag (TakesTakeList *self, const char *tag);
+/* A backend id ("local", "dashscope"…); NULL shows takes of every backend. */
+void takes_take_list_set_backend (TakesTakeList *self, const char *backend);
 void takes_take_list_set_min_rating (TakesTakeList *self, guint min_rating);
 /* 1 << TakesDecision bits; 0 shows every decision. */
 void takes_take_list_set_decision_mask (TakesTakeList *self, guint decision_mask);

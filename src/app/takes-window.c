@@ -1,11 +1,14 @@
-/* takes-window.c: the studio window: prompt editor | gallery | inspector. */
+/* takes-window.c: the studio window: a library view (prompt editor |
+ * gallery | inspector), the compare view and the storyboard. */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "takes-backend-registry.h"
+#include "takes-compare-view.h"
 #include "takes-preferences-window.h"
 #include "takes-queue-panel.h"
+#include "takes-storyboard-page.h"
 #include "takes-thumbnail-cache.h"
 #include "takes-window.h"
 
@@ -26,6 +29,10 @@ struct _TakesWindow
   TakesInspector *inspector;
   GtkMenuButton *queue_button;
   TakesQueuePanel *queue_panel;
+  AdwViewStack *view_stack;
+  GtkStack *compare_stack;
+  TakesCompareView *compare_view;
+  TakesStoryboardPage *storyboard_page;
 
   GSettings *settings;
   TakesStore *store;
@@ -113,6 +120,7 @@ takes_window_set_project_id (TakesWindow *self, gint64 project_id)
     return;
   self->project_id = project_id;
   takes_gallery_set_project_id (self->gallery, project_id);
+  takes_storyboard_page_set_project (self->storyboard_page, project_id);
   for (guint i = 0; self->projects != NULL && i < self->projects->len; i++)
     {
       TakesProject *project = g_ptr_array_index (self->projects, i);
@@ -229,10 +237,13 @@ generate_again_cb (TakesInspector *inspector, TakesTake *take, TakesWindow *self
 
 /* Gallery and inspector ------------------------------------------------- */
 
+static void update_compare_actions (TakesWindow *self);
+
 static void
 selected_take_cb (TakesWindow *self)
 {
   takes_inspector_set_take (self->inspector, takes_gallery_get_selected_take (self->gallery));
+  update_compare_actions (self);
 }
 
 static void
@@ -253,6 +264,134 @@ lineage_take_selected_cb (TakesInspector *inspector, gint64 take_id, TakesWindow
 
 static void
 take_changed_cb (TakesInspector *inspector, TakesTake *take, TakesWindow *self)
+{
+  takes_gallery_reload (self->gallery);
+}
+
+/* Compare and storyboard ------------------------------------------------ */
+
+/* The one place the enabled state of the compare actions is computed. */
+static void
+update_compare_actions (TakesWindow *self)
+{
+  guint n = takes_gallery_get_n_selected (self->gallery);
+  TakesTake *take = takes_gallery_get_selected_take (self->gallery);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.compare",
+                                 self->store != NULL && n >= 2 && n <= TAKES_PLAYER_MAX_SOURCES);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.compare-batch",
+                                 self->store != NULL && take != NULL && takes_take_get_batch_id (take) > 0);
+}
+
+static void
+show_compare (TakesWindow *self)
+{
+  gtk_stack_set_visible_child_name (self->compare_stack, "view");
+  adw_view_stack_set_visible_child_name (self->view_stack, "compare");
+  gtk_widget_grab_focus (GTK_WIDGET (self->compare_view));
+}
+
+static void
+compare_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  TakesWindow *self = TAKES_WINDOW (widget);
+  g_autoptr (GArray) ids = takes_gallery_get_selected_ids (self->gallery);
+  g_autoptr (GError) error = NULL;
+  gint64 batch_id = 0;
+
+  if (ids->len < 2 || ids->len > TAKES_PLAYER_MAX_SOURCES)
+    {
+      show_message (self, _ ("Select two to four takes to compare them."));
+      return;
+    }
+  if (!takes_compare_view_set_takes (self->compare_view, (const gint64 *)ids->data, ids->len, &error))
+    {
+      takes_window_show_error (self, error);
+      return;
+    }
+  /* Takes of one batch keep "compare next pair" working from here. */
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr (TakesTake) take = takes_store_get_take (self->store, g_array_index (ids, gint64, i), NULL);
+      gint64 take_batch = take != NULL ? takes_take_get_batch_id (take) : 0;
+
+      if (i == 0)
+        batch_id = take_batch;
+      else if (take_batch != batch_id)
+        batch_id = 0;
+    }
+  takes_compare_view_set_batch (self->compare_view, batch_id);
+  show_compare (self);
+}
+
+static void
+compare_batch_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  TakesWindow *self = TAKES_WINDOW (widget);
+  TakesTake *take = takes_gallery_get_selected_take (self->gallery);
+  g_autoptr (GError) error = NULL;
+
+  if (take == NULL || takes_take_get_batch_id (take) <= 0)
+    return;
+  takes_window_compare_batch (self, takes_take_get_batch_id (take), &error);
+  if (error != NULL)
+    takes_window_show_error (self, error);
+}
+
+gboolean
+takes_window_compare_batch (TakesWindow *self, gint64 batch_id, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (TAKES_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  takes_compare_view_set_batch (self->compare_view, batch_id);
+  if (!takes_compare_view_compare_next_pair (self->compare_view, &local_error))
+    {
+      if (local_error != NULL)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        show_message (self,
+                      _ ("Every pair of this batch that matters has been judged: its ranking is settled."));
+      return FALSE;
+    }
+  show_compare (self);
+  return TRUE;
+}
+
+static void
+gallery_selection_cb (TakesWindow *self)
+{
+  update_compare_actions (self);
+}
+
+static void
+view_changed_cb (TakesWindow *self)
+{
+  const char *name = adw_view_stack_get_visible_child_name (self->view_stack);
+
+  /* The stack's first page is added while the template is still built. */
+  if (self->compare_view == NULL || self->storyboard_page == NULL || self->inspector == NULL)
+    return;
+
+  /* Only the view on screen plays: a hidden player would keep the CPU and
+   * the sound busy. */
+  if (g_strcmp0 (name, "compare") != 0)
+    takes_player_pause (takes_compare_view_get_player (self->compare_view));
+  if (g_strcmp0 (name, "storyboard") != 0)
+    takes_player_pause (takes_storyboard_page_get_player (self->storyboard_page));
+  if (g_strcmp0 (name, "library") != 0)
+    takes_inspector_pause (self->inspector);
+  gtk_stack_set_visible_child_name (
+      self->compare_stack, takes_compare_view_get_n_takes (self->compare_view) > 0 ? "view" : "empty");
+  /* Takes may have been made or chosen since the storyboard was read. */
+  if (g_strcmp0 (name, "storyboard") == 0)
+    takes_storyboard_page_reload (self->storyboard_page, NULL);
+}
+
+static void
+verdict_recorded_cb (TakesWindow *self)
 {
   takes_gallery_reload (self->gallery);
 }
@@ -413,6 +552,10 @@ takes_window_close_request (GtkWindow *window)
   gtk_window_get_default_size (window, &width, &height);
   g_settings_delay (self->settings);
   g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+  g_settings_set_string (
+      self->settings, "last-view",
+      g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "storyboard") == 0 ? "storyboard"
+                                                                                              : "library");
   if (!gtk_window_is_maximized (window))
     {
       g_settings_set_int (self->settings, "window-width", MAX (width, 360));
@@ -463,6 +606,8 @@ takes_window_class_init (TakesWindowClass *klass)
   g_type_ensure (TAKES_TYPE_GALLERY);
   g_type_ensure (TAKES_TYPE_INSPECTOR);
   g_type_ensure (TAKES_TYPE_QUEUE_PANEL);
+  g_type_ensure (TAKES_TYPE_COMPARE_VIEW);
+  g_type_ensure (TAKES_TYPE_STORYBOARD_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/takes/Takes/ui/takes-window.ui");
   gtk_widget_class_bind_template_child (widget_class, TakesWindow, toast_overlay);
@@ -474,6 +619,11 @@ takes_window_class_init (TakesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TakesWindow, inspector);
   gtk_widget_class_bind_template_child (widget_class, TakesWindow, queue_button);
   gtk_widget_class_bind_template_child (widget_class, TakesWindow, queue_panel);
+  gtk_widget_class_bind_template_child (widget_class, TakesWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, TakesWindow, compare_stack);
+  gtk_widget_class_bind_template_child (widget_class, TakesWindow, compare_view);
+  gtk_widget_class_bind_template_child (widget_class, TakesWindow, storyboard_page);
+  gtk_widget_class_bind_template_callback (widget_class, view_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, project_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, selected_take_cb);
   gtk_widget_class_bind_template_callback (widget_class, restore_inspector_position_cb);
@@ -485,11 +635,14 @@ takes_window_class_init (TakesWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-assistant", NULL, show_assistant_action_cb);
   gtk_widget_class_install_action (widget_class, "win.use-test-model", NULL, use_test_model_action_cb);
   gtk_widget_class_install_action (widget_class, "win.new-project", NULL, new_project_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.compare", NULL, compare_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.compare-batch", NULL, compare_batch_action_cb);
 
   /* The same keys work without an application (tests, and before startup). */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "win.generate", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK, "win.generate",
                                        NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK, "win.compare", NULL);
 }
 
 static void
@@ -510,6 +663,10 @@ takes_window_init (TakesWindow *self)
   g_signal_connect_object (self->inspector, "take-selected", G_CALLBACK (lineage_take_selected_cb), self, 0);
   g_signal_connect_object (self->inspector, "generate-again", G_CALLBACK (generate_again_cb), self, 0);
   g_signal_connect_object (self->inspector, "take-changed", G_CALLBACK (take_changed_cb), self, 0);
+  g_signal_connect_object (self->gallery, "notify::n-selected", G_CALLBACK (gallery_selection_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->compare_view, "verdict-recorded", G_CALLBACK (verdict_recorded_cb), self,
+                           G_CONNECT_SWAPPED);
 
   if (g_strcmp0 (PROFILE, "development") == 0)
     gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
@@ -548,8 +705,17 @@ takes_window_new (GtkApplication *app, TakesStore *store, TakesQueue *queue)
     }
   fill_projects (self);
   takes_gallery_set_project_id (self->gallery, self->project_id);
+  {
+    g_autofree char *view = g_settings_get_string (self->settings, "last-view");
+
+    adw_view_stack_set_visible_child_name (self->view_stack, view);
+  }
   takes_gallery_set_store (self->gallery, store, self->thumbnails);
   takes_inspector_set_store (self->inspector, store);
+  takes_compare_view_set_store (self->compare_view, store);
+  takes_storyboard_page_set_store (self->storyboard_page, store);
+  takes_storyboard_page_set_project (self->storyboard_page, self->project_id);
+  update_compare_actions (self);
 
   if (queue != NULL)
     {
@@ -594,6 +760,41 @@ takes_window_get_editor (TakesWindow *self)
 {
   g_return_val_if_fail (TAKES_IS_WINDOW (self), NULL);
   return self->editor;
+}
+
+TakesCompareView *
+takes_window_get_compare_view (TakesWindow *self)
+{
+  g_return_val_if_fail (TAKES_IS_WINDOW (self), NULL);
+  return self->compare_view;
+}
+
+TakesStoryboardPage *
+takes_window_get_storyboard_page (TakesWindow *self)
+{
+  g_return_val_if_fail (TAKES_IS_WINDOW (self), NULL);
+  return self->storyboard_page;
+}
+
+const char *
+takes_window_get_visible_view (TakesWindow *self)
+{
+  g_return_val_if_fail (TAKES_IS_WINDOW (self), NULL);
+  return adw_view_stack_get_visible_child_name (self->view_stack);
+}
+
+void
+takes_window_set_visible_view (TakesWindow *self, const char *name)
+{
+  g_return_if_fail (TAKES_IS_WINDOW (self));
+  adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
+void
+takes_window_show_message (TakesWindow *self, const char *message)
+{
+  g_return_if_fail (TAKES_IS_WINDOW (self));
+  show_message (self, message);
 }
 
 TakesInspector *

@@ -193,6 +193,52 @@ test_drop_chooses_take (Fixture *fixture, gconstpointer data)
   g_assert_nonnull (error);
 }
 
+static void
+test_add_move_delete_shots (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (TakesShot) added = NULL;
+  g_autoptr (TakesShot) stored = NULL;
+  g_autoptr (GError) error = NULL;
+
+  show_project (fixture);
+  added = takes_storyboard_page_add_shot (fixture->page, "  Ending ", "the lamp goes out", 2500000, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (added);
+  g_assert_cmpuint (takes_storyboard_page_get_n_shots (fixture->page), ==, 4);
+  g_assert_cmpint (takes_storyboard_page_get_shot_id (fixture->page, 3), ==, added->id);
+  stored = takes_store_get_shot (fixture->store, added->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (stored->title, ==, "Ending");
+  g_assert_cmpstr (stored->prompt, ==, "the lamp goes out");
+  g_assert_cmpint (stored->duration, ==, 2500000);
+
+  /* A shot needs a title; nothing is added without one. */
+  g_assert_null (takes_storyboard_page_add_shot (fixture->page, "   ", "no title", 0, &error));
+  g_assert_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_cmpuint (takes_storyboard_page_get_n_shots (fixture->page), ==, 4);
+
+  /* The new last shot moves to the front; the chosen takes move with their shots. */
+  g_assert_true (takes_storyboard_page_move_shot (fixture->page, added->id, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (takes_storyboard_page_get_shot_id (fixture->page, 0), ==, added->id);
+  g_assert_cmpint (takes_storyboard_page_get_shot_id (fixture->page, 1), ==, fixture->shot_ids[0]);
+  g_assert_cmpint (takes_storyboard_page_get_chosen_take (fixture->page, 1), ==, fixture->take_ids[0]);
+
+  /* Deleting a shot keeps its take in the library. */
+  g_assert_true (takes_storyboard_page_delete_shot (fixture->page, fixture->shot_ids[0], &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (takes_storyboard_page_get_n_shots (fixture->page), ==, 3);
+  g_assert_cmpint (takes_storyboard_page_get_shot_id (fixture->page, 1), ==, fixture->shot_ids[1]);
+  {
+    g_autoptr (TakesTake) kept = takes_store_get_take (fixture->store, fixture->take_ids[0], &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (kept);
+  }
+  g_assert_false (takes_storyboard_page_delete_shot (fixture->page, fixture->shot_ids[0], &error));
+  g_assert_nonnull (error);
+}
+
 static gboolean
 sequence_done (gpointer data)
 {
@@ -266,6 +312,7 @@ main (int argc, char **argv)
   add ("/storyboard-page/shots/problems-named-per-shot", test_shots_and_problems);
   add ("/storyboard-page/shots/damaged-file-found-by-probe", test_damaged_file);
   add ("/storyboard-page/drop/chooses-take", test_drop_chooses_take);
+  add ("/storyboard-page/shots/add-move-delete", test_add_move_delete_shots);
   add ("/storyboard-page/animatic/plays-through-without-gaps", test_play_through);
   add ("/storyboard-page/export/edl-with-warnings", test_export_edl_warns_per_shot);
   return g_test_run ();

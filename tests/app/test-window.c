@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include "app-test-util.h"
+#include "player-test-util.h"
+#include "takes-store-review.h"
 #include "takes-optimizer-panel.h"
 #include "takes-window.h"
 
@@ -235,6 +237,234 @@ test_window_bulk_actions_change_every_selected_take (void)
   g_assert_cmpuint (left, ==, 34);
 }
 
+/* A finished take with a real (tiny) video, in the default project. */
+static gint64
+add_video_take (TakesStore *store, const char *prompt, gint64 batch_id)
+{
+  g_autofree char *dir = g_build_filename (app_test_root, "clips", NULL);
+  g_autofree char *name = g_strdup_printf ("%s.mp4", prompt);
+  g_autofree char *path = NULL;
+  g_autoptr (TakesRecipe) recipe = takes_recipe_new ();
+  g_autoptr (TakesTake) take = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  path = g_build_filename (dir, name, NULL);
+  g_assert_true (player_test_make_clip (path, 160, 120, 24, 12, &error));
+  g_assert_no_error (error);
+  takes_recipe_set_prompt (recipe, prompt);
+  takes_recipe_set_width (recipe, 160);
+  takes_recipe_set_height (recipe, 120);
+  take = takes_take_new (recipe);
+  takes_take_set_status (take, TAKES_TAKE_STATUS_DONE);
+  takes_take_set_batch_id (take, batch_id);
+  g_assert_true (takes_store_add_take (store, take, path, TAKES_MEDIA_MOVE, &error));
+  g_assert_no_error (error);
+  return takes_take_get_id (take);
+}
+
+static void
+test_window_compare_opens_on_two_selected_takes (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("compare");
+  g_autoptr (TakesBatch) batch = NULL;
+  g_autoptr (GError) error = NULL;
+  TakesWindow *window;
+  TakesGallery *gallery;
+  TakesCompareView *view;
+  gint64 a, b;
+
+  batch = takes_store_create_batch (store, takes_store_get_default_project (store), "pair", "a lighthouse",
+                                    NULL, &error);
+  g_assert_no_error (error);
+  a = add_video_take (store, "lighthouse at dusk", batch->id);
+  b = add_video_take (store, "lighthouse at dawn", batch->id);
+  window = open_window (store);
+  gallery = takes_window_get_gallery (window);
+  view = takes_window_get_compare_view (window);
+  g_assert_cmpstr (takes_window_get_visible_view (window), ==, "library");
+
+  /* One take is not a comparison: Compare stays off. */
+  g_assert_true (takes_gallery_select_take (gallery, a));
+  g_assert_cmpuint (takes_gallery_get_n_selected (gallery), ==, 1);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL);
+  g_assert_cmpstr (takes_window_get_visible_view (window), ==, "library");
+  g_assert_cmpuint (takes_compare_view_get_n_takes (view), ==, 0);
+
+  takes_gallery_select_all (gallery);
+  g_assert_cmpuint (takes_gallery_get_n_selected (gallery), ==, 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare", NULL));
+  g_assert_cmpstr (takes_window_get_visible_view (window), ==, "compare");
+  g_assert_cmpuint (takes_compare_view_get_n_takes (view), ==, 2);
+  {
+    gint64 first = takes_compare_view_get_take_id (view, 0);
+    gint64 second = takes_compare_view_get_take_id (view, 1);
+
+    g_assert_true ((first == a && second == b) || (first == b && second == a));
+  }
+  /* Both takes came from one batch, so "compare next pair" can follow it. */
+  g_assert_cmpint (takes_compare_view_get_batch (view), ==, batch->id);
+  app_test_wait_frames (GTK_WIDGET (window), 3);
+  g_free (app_test_screenshot (GTK_WIDGET (window), "window-compare"));
+
+  /* Back in the library, the compare player stops. */
+  takes_window_set_visible_view (window, "library");
+  g_assert_cmpint (takes_player_get_state (takes_compare_view_get_player (view)), !=,
+                   TAKES_PLAYER_STATE_PLAYING);
+
+  /* One take of a batch is enough to judge the batch pair by pair. */
+  g_assert_true (takes_gallery_select_take (gallery, b));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.compare-batch", NULL));
+  g_assert_cmpstr (takes_window_get_visible_view (window), ==, "compare");
+  g_assert_cmpuint (takes_compare_view_get_n_takes (view), ==, 2);
+  takes_window_set_visible_view (window, "library");
+  close_window (window);
+}
+
+/* Closing from the title bar saves the window's state; destroying does not. */
+static void
+close_like_a_person (TakesWindow *window)
+{
+  gtk_window_close (GTK_WINDOW (window));
+  app_test_wait (50);
+  g_assert_finalize_object (window);
+}
+
+static void
+test_window_remembers_its_view (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("remember");
+  TakesWindow *window = open_window (store);
+
+  g_assert_cmpstr (takes_window_get_visible_view (window), ==, "library");
+  takes_window_set_visible_view (window, "storyboard");
+  close_like_a_person (window);
+  window = open_window (store);
+  g_assert_cmpstr (takes_window_get_visible_view (window), ==, "storyboard");
+  /* Compare needs takes chosen there, so it is never where a window opens. */
+  takes_window_set_visible_view (window, "compare");
+  close_like_a_person (window);
+  window = open_window (store);
+  g_assert_cmpstr (takes_window_get_visible_view (window), ==, "library");
+  close_like_a_person (window);
+}
+
+/* The first widget under @root with a controller of @type, depth first. */
+static GtkEventController *
+find_controller (GtkWidget *root, GType type, const char *css_class)
+{
+  if (css_class == NULL || gtk_widget_has_css_class (root, css_class))
+    {
+      g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (root);
+
+      for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+        {
+          g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+          if (G_TYPE_CHECK_INSTANCE_TYPE (controller, type))
+            return GTK_EVENT_CONTROLLER (controller);
+        }
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkEventController *found = find_controller (child, type, css_class);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+test_window_take_dragged_onto_a_shot_is_chosen (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("drag");
+  g_autoptr (TakesShot) shot = NULL;
+  g_autoptr (TakesShot) stored = NULL;
+  g_autoptr (GdkContentProvider) content = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (GValue) value = G_VALUE_INIT;
+  TakesWindow *window;
+  TakesStoryboardPage *page;
+  GtkEventController *source, *target;
+  gboolean accepted = FALSE;
+  gint64 take_id;
+
+  take_id = add_video_take (store, "a harbour at night", 0);
+  shot = takes_store_create_shot (store, takes_store_get_default_project (store), "Harbour", "boats", &error);
+  g_assert_no_error (error);
+  window = open_window (store);
+  page = takes_window_get_storyboard_page (window);
+  g_assert_cmpuint (takes_storyboard_page_get_n_shots (page), ==, 1);
+  g_assert_cmpint (takes_storyboard_page_get_chosen_take (page, 0), ==, 0);
+
+  /* The gallery's card offers its take id… */
+  source
+      = find_controller (GTK_WIDGET (takes_window_get_gallery (window)), GTK_TYPE_DRAG_SOURCE, "take-card");
+  g_assert_nonnull (source);
+  g_signal_emit_by_name (source, "prepare", 10.0, 10.0, &content);
+  g_assert_nonnull (content);
+  g_value_init (&value, G_TYPE_INT64);
+  g_assert_true (gdk_content_provider_get_value (content, &value, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_value_get_int64 (&value), ==, take_id);
+
+  /* …and the shot's drop target takes it. */
+  takes_window_set_visible_view (window, "storyboard");
+  app_test_wait_frames (GTK_WIDGET (window), 2);
+  target = find_controller (GTK_WIDGET (page), GTK_TYPE_DROP_TARGET, NULL);
+  g_assert_nonnull (target);
+  g_signal_emit_by_name (target, "drop", &value, 20.0, 20.0, &accepted);
+  g_assert_true (accepted);
+  g_assert_cmpint (takes_storyboard_page_get_chosen_take (page, 0), ==, take_id);
+  stored = takes_store_get_shot (store, shot->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stored->chosen_take_id, ==, take_id);
+  app_test_wait_frames (GTK_WIDGET (window), 2);
+  g_free (app_test_screenshot (GTK_WIDGET (window), "window-storyboard"));
+  /* The window remembers its view; the next tests start in the library. */
+  takes_window_set_visible_view (window, "library");
+  close_window (window);
+}
+
+static void
+test_window_gallery_backend_filter (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("backend");
+  TakesWindow *window;
+  TakesGallery *gallery;
+  TakesTakeList *list;
+  g_autoptr (GPtrArray) takes = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) error = NULL;
+  static const char *const backends[] = { "local", "dashscope", "local" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (backends); i++)
+    {
+      g_autoptr (TakesRecipe) recipe = takes_recipe_new ();
+      TakesTake *take;
+
+      takes_recipe_set_prompt (recipe, "a kite over a beach");
+      takes_recipe_set_backend (recipe, backends[i]);
+      take = takes_take_new (recipe);
+      takes_take_set_status (take, TAKES_TAKE_STATUS_DONE);
+      g_ptr_array_add (takes, take);
+    }
+  g_assert_true (takes_store_add_takes (store, takes, &error));
+  g_assert_no_error (error);
+  window = open_window (store);
+  gallery = takes_window_get_gallery (window);
+  list = takes_gallery_get_list (gallery);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 3);
+  takes_gallery_set_backend (gallery, "dashscope");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 1);
+  takes_gallery_set_backend (gallery, "local");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 2);
+  takes_gallery_set_backend (gallery, NULL);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 3);
+  close_window (window);
+}
+
 /* The main views in Chinese, for the translator and for checking that CJK
  * text fits; strings not yet in the catalogue stay English. */
 static void
@@ -288,6 +518,12 @@ main (int argc, char **argv)
                    test_window_optimizer_accept_changes_prompt);
   g_test_add_func ("/window/gallery/bulk-actions-change-every-selected-take",
                    test_window_bulk_actions_change_every_selected_take);
+  g_test_add_func ("/window/compare/opens-on-two-selected-takes",
+                   test_window_compare_opens_on_two_selected_takes);
+  g_test_add_func ("/window/storyboard/take-dragged-onto-a-shot-is-chosen",
+                   test_window_take_dragged_onto_a_shot_is_chosen);
+  g_test_add_func ("/window/gallery/backend-filter", test_window_gallery_backend_filter);
+  g_test_add_func ("/window/views/remembered-at-the-next-start", test_window_remembers_its_view);
   g_test_add_func ("/window/screenshots/chinese", test_window_screenshots_in_chinese);
 
   status = g_test_run ();
