@@ -9,6 +9,11 @@
  * in L2, then runs the panel product over every group of TK_PANEL_MR output
  * channels. The weights are read once per item, the patches once per
  * channel group from cache, and the whole im2col matrix never exists.
+ *
+ * With four output channels or fewer (the decoder's RGB head) a gathered
+ * value would feed only a few multiply-adds, so with AVX-512 such a
+ * convolution skips the panel: direct_run streams each input row through
+ * all horizontal taps into per-pixel accumulators.
  */
 #include "tk-conv.h"
 
@@ -683,6 +688,7 @@ typedef struct
   int64_t out_frames, out_height, out_width, out_pixels;
   int64_t blocks_per_frame;
   int64_t m_chunks;
+  int direct; /* few output channels: direct_block instead of the panels */
 } conv_job;
 
 /* Channel 0 of virtual input frame v (negative: before the input) and the
@@ -783,6 +789,139 @@ gather_panel (const conv_job *job, int64_t t, int64_t p0, int64_t nb, int64_t k0
     }
 }
 
+#if TK_X86
+/* Output channels computed by the direct path, and the widest kernel it takes. */
+#define DIRECT_ROWS 4
+#define DIRECT_MAX_KW 7
+#define DIRECT_VECS (CONV_NB / 16)
+
+/* Lanes [lo, hi) of the 16 starting at offset, as a mask. */
+static inline __mmask16
+range_mask (int64_t lo, int64_t hi, int64_t offset)
+{
+  int64_t a = lo - offset < 0 ? 0 : lo - offset;
+  int64_t b = hi - offset > 16 ? 16 : hi - offset;
+
+  if (b <= a)
+    return 0;
+  return (__mmask16)(((1u << (b - a)) - 1) << a);
+}
+
+/* Output pixels wo0 … wo0 + len - 1 (len ≤ CONV_NB) of output row ho for
+ * every output channel, straight from the input frames. With few output
+ * channels each gathered patch value would be used only a few times, so
+ * copying it into a panel costs as much as the product itself. Instead each
+ * input row (channel, temporal tap, vertical tap) is streamed once, left to
+ * right, into accumulators for all horizontal taps; lanes outside the frame
+ * are masked off (masked AVX-512 loads never touch them). */
+AVX512_TARGET static void
+direct_run (const conv_job *job,
+            int64_t t,
+            int64_t ho,
+            int64_t wo0,
+            int64_t len,
+            float *acc,
+            float *dst,
+            int64_t channel_stride)
+{
+  const tk_conv *conv = job->conv;
+  const tk_conv_params *p = &conv->p;
+  int64_t hw_taps = (int64_t)p->kernel_h * p->kernel_w;
+  int64_t taps = p->kernel_t * hw_taps;
+  int cout = p->out_channels, kw = p->kernel_w;
+  int n_vecs = (int)((len + 15) / 16);
+  __mmask16 mask[DIRECT_MAX_KW][DIRECT_VECS];
+
+  for (int r = 0; r < DIRECT_ROWS; r++)
+    {
+      __m512 bv = _mm512_set1_ps (r < cout ? conv->bias[r] : 0.0f);
+
+      for (int v = 0; v < n_vecs; v++)
+        _mm512_store_ps (acc + r * CONV_NB + 16 * v, bv);
+    }
+  for (int cw = 0; cw < kw; cw++)
+    {
+      int64_t wi0 = wo0 + cw - p->pad_left;
+      int64_t lo = wi0 < 0 ? -wi0 : 0;
+      int64_t up = job->width - wi0 < len ? job->width - wi0 : len;
+
+      for (int v = 0; v < n_vecs; v++)
+        mask[cw][v] = range_mask (lo, up, 16 * v);
+    }
+
+  for (int a = 0; a < p->kernel_t; a++)
+    {
+      int64_t channel_stride_in = 0;
+      const float *frame = frame_at (job, t * p->stride_t + a - p->pad_front, &channel_stride_in);
+
+      if (frame == NULL)
+        continue;
+      for (int b = 0; b < p->kernel_h; b++)
+        {
+          int64_t hi = ho + b - p->pad_top;
+          const float *w0 = conv->packed + ((int64_t)a * hw_taps + (int64_t)b * kw) * MR;
+
+          if (hi < 0 || hi >= job->height)
+            continue;
+          for (int64_t ci = 0; ci < p->in_channels; ci++)
+            {
+              const float *src = frame + ci * channel_stride_in + hi * job->width + wo0 - p->pad_left;
+              const float *wc = w0 + ci * taps * MR;
+
+              for (int v = 0; v < n_vecs; v++)
+                {
+                  float *av = acc + 16 * v;
+                  __m512 c0 = _mm512_load_ps (av);
+                  __m512 c1 = _mm512_load_ps (av + CONV_NB);
+                  __m512 c2 = _mm512_load_ps (av + 2 * CONV_NB);
+                  __m512 c3 = _mm512_load_ps (av + 3 * CONV_NB);
+
+                  for (int cw = 0; cw < kw; cw++)
+                    {
+                      const float *wt = wc + cw * MR;
+                      __m512 x = _mm512_maskz_loadu_ps (mask[cw][v], src + cw + 16 * v);
+
+                      c0 = _mm512_fmadd_ps (_mm512_set1_ps (wt[0]), x, c0);
+                      c1 = _mm512_fmadd_ps (_mm512_set1_ps (wt[1]), x, c1);
+                      c2 = _mm512_fmadd_ps (_mm512_set1_ps (wt[2]), x, c2);
+                      c3 = _mm512_fmadd_ps (_mm512_set1_ps (wt[3]), x, c3);
+                    }
+                  _mm512_store_ps (av, c0);
+                  _mm512_store_ps (av + CONV_NB, c1);
+                  _mm512_store_ps (av + 2 * CONV_NB, c2);
+                  _mm512_store_ps (av + 3 * CONV_NB, c3);
+                }
+            }
+        }
+    }
+  for (int r = 0; r < cout; r++)
+    memcpy (dst + r * channel_stride, acc + r * CONV_NB, (size_t)len * sizeof (float));
+}
+#endif /* TK_X86 */
+
+/* Output pixels [p0, p0 + nb) of output frame t on the direct path, with
+ * the worker's panel as the accumulators. */
+static void
+direct_block (
+    const conv_job *job, int64_t t, int64_t p0, int64_t nb, float *panel, float *base, int64_t channel_stride)
+{
+#if TK_X86
+  int64_t ow = job->out_width;
+  int64_t pix = p0;
+
+  while (pix < p0 + nb)
+    {
+      int64_t ho = pix / ow, wo = pix % ow;
+      int64_t run = min64 (ow - wo, p0 + nb - pix);
+
+      direct_run (job, t, ho, wo, run, panel, base + (pix - p0), channel_stride);
+      pix += run;
+    }
+#else
+  (void)job, (void)t, (void)p0, (void)nb, (void)panel, (void)base, (void)channel_stride;
+#endif
+}
+
 static void
 conv_worker (void *data, int64_t start, int64_t end, int thread_index)
 {
@@ -807,6 +946,11 @@ conv_worker (void *data, int64_t start, int64_t end, int thread_index)
 
       if (mp0 >= mp1)
         continue;
+      if (job->direct)
+        {
+          direct_block (job, t, p0, nb, panel, base, channel_stride);
+          continue;
+        }
       for (int64_t co = mp0 * MR; co < min64 (mp1 * MR, cout); co++)
         {
           float *dst = base + co * channel_stride;
@@ -903,6 +1047,10 @@ tk_conv_forward (const tk_conv *conv,
   if (n_blocks < 4 * (int64_t)n_threads)
     job.m_chunks = min64 (conv->m_panels, ceil_div (4 * (int64_t)n_threads, n_blocks));
   n_items = n_blocks * job.m_chunks;
+#if TK_X86
+  job.direct = p->out_channels <= DIRECT_ROWS && p->kernel_w <= DIRECT_MAX_KW && p->stride_h == 1
+               && p->stride_w == 1 && tk_isa_active () >= TK_ISA_AVX512;
+#endif
 
   tk_pool_parallel_for (pool, n_items, 1, conv_worker, &job);
   if (cache != NULL)

@@ -1,13 +1,14 @@
 /* tk-gemm.c: F32 GEMM on the pool's share of the cores, and the linear
  * layer with weights converted block by block.
  *
- * A parallel product is one cblas call with OpenBLAS set to the pool's
- * thread count for its duration (the pool's workers sleep meanwhile), since
- * OpenBLAS shares its packed panels between its threads. Without OpenBLAS's
- * thread control, or in TK_GEMM_THREADS_POOL mode, it is cut along the
- * longer of m and n, in multiples of 16 so neighbouring threads do not share
- * cache lines of C, and each piece is one single-threaded call; cutting the
- * longer side means the operand each thread packs in full is the smaller one.
+ * A parallel product is cut along the longer of m and n, in multiples of 16
+ * so neighbouring threads do not share cache lines of C, and each piece is
+ * one single-threaded call on a pool thread; cutting the longer side means
+ * the operand each thread packs in full is the smaller one. At the models'
+ * shapes this runs within noise of OpenBLAS's own threading (bench-gemm,
+ * "split" against "raw") and, unlike lending OpenBLAS the cores, leaves no
+ * OpenBLAS worker spinning while the pool does the work between products.
+ * TK_GEMM_THREADS_BLAS keeps the one-call way for callers that want it.
  *
  * A weight in a narrow dtype is multiplied in blocks of rows: the pool
  * converts a block into the workspace's shared buffer, then multiplies it
@@ -67,7 +68,8 @@ static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static set_threads_fn blas_set_threads;
 static get_threads_fn blas_get_threads;
 static _Atomic (tk_sbgemm_fn) sbgemm_impl;
-static _Atomic (tk_gemm_threading) threading = TK_GEMM_THREADS_BLAS;
+static void (*blas_shutdown_threads) (void);
+static _Atomic (tk_gemm_threading) threading = TK_GEMM_THREADS_POOL;
 
 #if defined(__x86_64__) || defined(__i386__)
 /* AVX512_BF16 is CPUID leaf 7, sub-leaf 1, EAX bit 5; read directly because
@@ -97,6 +99,12 @@ blas_resolve (void)
   memcpy (&blas_set_threads, &sym, sizeof sym);
   sym = dlsym (RTLD_DEFAULT, "openblas_get_num_threads");
   memcpy (&blas_get_threads, &sym, sizeof sym);
+  /* OpenBLAS's pthread server (0.3.x) joins its workers here and starts them
+   * again on its next threaded call; it is the only way to stop them
+   * spinning in sched_yield for OPENBLAS_THREAD_TIMEOUT (2^28 cycles by
+   * default, read once at load) after a threaded call. */
+  sym = dlsym (RTLD_DEFAULT, "blas_thread_shutdown_");
+  memcpy (&blas_shutdown_threads, &sym, sizeof sym);
 
   sym = dlsym (RTLD_DEFAULT, "cblas_sbgemm");
 #if defined(__x86_64__) || defined(__i386__)
@@ -314,6 +322,8 @@ gemm_run (tk_pool *pool, gemm_job *job)
       blas_set_threads (n_threads);
       gemm_part_cb (&one, 0, blocks, 0);
       blas_set_threads (1);
+      if (blas_shutdown_threads != NULL)
+        blas_shutdown_threads ();
       return;
     }
   tk_pool_parallel_for (pool, blocks, 4, gemm_part_cb, job);

@@ -1,23 +1,27 @@
 /* tk-gemm.h: matrix products for the kernels and the engine.
  *
- * Threading policy. OpenBLAS runs single-threaded except inside a parallel
- * product: the first call of any function here (or
- * tk_blas_single_threaded ()) sets it to one thread, and
+ * Threading policy. OpenBLAS runs single-threaded: the first call of any
+ * function here (or tk_blas_single_threaded ()) sets it to one thread, and
  *   - a product given a pool of n threads (from the thread that owns the
- *     pool, never from inside one of its workers) sets OpenBLAS to n threads
- *     for one cblas call and back to one; the pool's workers sleep during
- *     that call, so n threads run in all. Element-wise work around it (the
- *     bias, weight conversion) runs on the pool;
+ *     pool, never from inside one of its workers) is, by default
+ *     (TK_GEMM_THREADS_POOL), cut into n pieces that the pool's threads
+ *     multiply with single-threaded cblas calls. OpenBLAS's own threads are
+ *     then never handed work, so they sleep and never compete with the pool
+ *     or spin in sched_yield while the pool runs attention, convolutions or
+ *     element-wise work between products;
+ *   - in TK_GEMM_THREADS_BLAS mode the same product is one cblas call with
+ *     OpenBLAS set to n threads while the pool's workers sleep; afterwards
+ *     OpenBLAS's workers are joined (blas_thread_shutdown_) instead of being
+ *     left to spin for OPENBLAS_THREAD_TIMEOUT, and started again by the next
+ *     such call. Only worth it for a few very large products in a row, and
+ *     only while no other thread of the process runs OpenBLAS;
  *   - a product with pool = NULL (for instance from inside a tk_pool worker,
  *     with the worker's thread_index as the slot for tk_linear_serial) runs
  *     single-threaded in the calling thread.
  * So OpenBLAS's threads and the pool's never run at the same time and the
- * cores are never oversubscribed. OpenBLAS's idle workers spin briefly after
- * a call (OPENBLAS_THREAD_TIMEOUT) but yield to runnable threads. With
- * another CBLAS (no openblas_set_num_threads), or in TK_GEMM_THREADS_POOL
- * mode, a parallel product is instead split over the pool as
- * single-threaded calls; set that BLAS to one thread in its environment.
- * Code that calls cblas itself must follow the same rules (call
+ * cores are never oversubscribed. With another CBLAS (no
+ * openblas_set_num_threads), set that BLAS to one thread in its
+ * environment. Code that calls cblas itself must follow the same rules (call
  * tk_blas_single_threaded () first).
  *
  * Weights in F16, BF16 or F8 are converted block by block (up to 1024 rows of
@@ -109,12 +113,12 @@ extern "C"
                               float *y,
                               int64_t ldy);
 
-  /* How a parallel product uses the cores: one call on OpenBLAS's threads
-   * (the default), or split over the pool as single-threaded calls. */
+  /* How a parallel product uses the cores: split over the pool as
+   * single-threaded calls (the default), or one call on OpenBLAS's threads. */
   typedef enum
   {
-    TK_GEMM_THREADS_BLAS = 0,
-    TK_GEMM_THREADS_POOL
+    TK_GEMM_THREADS_POOL = 0,
+    TK_GEMM_THREADS_BLAS
   } tk_gemm_threading;
 
   /* Sets the mode and returns the previous one. BLAS mode falls back to POOL

@@ -306,6 +306,13 @@ test_conv_odd_sizes (tk_pool *pool2, tk_conv_ws *ws)
     { tk_conv_params_2d (6, 3, 3, 3, 2, 0), 2, 10, 14, 0 },
     { tk_conv_params_2d (4, 9, 5, 3, 1, 2), 2, 7, 9, 0 },
     { tk_conv_params_causal (5, 6, 3, 1, 1), 9, 4, 5, 0 },
+    /* Four output channels or fewer take the direct path: rows longer than
+     * one step of it, tails inside a vector, wide kernels at the edges. */
+    { tk_conv_params_causal (7, 3, 3, 3, 3), 3, 5, 83, 0 },
+    { tk_conv_params_causal (6, 4, 2, 3, 5), 2, 6, 17, 0 },
+    { tk_conv_params_causal (9, 2, 3, 1, 1), 4, 3, 130, 0 },
+    { tk_conv_params_2d (5, 1, 3, 3, 1, 1), 2, 9, 70, 0 },
+    { tk_conv_params_2d (4, 3, 5, 3, 1, 2), 2, 4, 3, 0 },
   };
 
   /* The VAE's downsample: ZeroPad2d (0, 1, 0, 1) then a stride-2 conv. */

@@ -586,6 +586,23 @@ test_linear_bad_arguments (void)
   report ("/linear/rejects-bad-arguments", before);
 }
 
+/* Threads of this process from /proc (Linux), or 0 where unknown. */
+static int
+process_threads (void)
+{
+  FILE *f = fopen ("/proc/self/status", "r");
+  char line[256];
+  int n = 0;
+
+  if (f == NULL)
+    return 0;
+  while (fgets (line, sizeof line, f) != NULL)
+    if (sscanf (line, "Threads: %d", &n) == 1)
+      break;
+  fclose (f);
+  return n;
+}
+
 static void
 test_blas_single_threaded (void)
 {
@@ -613,17 +630,35 @@ test_blas_single_threaded (void)
     tk_gemm_f32 (NULL, 0, 0, 2, 2, 2, 1, a, 2, a, 2, 0, c, 2);
     CHECK (get_fn () == 1, "tk_gemm_f32 left %d threads", get_fn ());
     CHECK (c[0] == 7.0f && c[3] == 22.0f, "2x2 product");
-    CHECK (tk_gemm_get_threading () == TK_GEMM_THREADS_BLAS, "OpenBLAS threads are used by default");
+    CHECK (tk_gemm_get_threading () == TK_GEMM_THREADS_POOL, "the pool splits products by default");
 
-    /* A parallel product borrows OpenBLAS's threads and gives them back. */
+    /* A parallel product in BLAS mode borrows OpenBLAS's threads and gives
+     * them back: OpenBLAS is single-threaded again and its workers are gone
+     * (so none spins while the pool works), whatever mode runs next. */
     {
       int64_t n = 300;
       float *x = random_floats ((size_t)(n * n));
       float *y = malloc ((size_t)(n * n) * sizeof (float));
       tk_pool *pool = tk_pool_new (2);
+      int threads_before = process_threads ();
+      /* OpenBLAS's pthread server started blas_num_threads - 1 workers at
+       * load; all of them must be gone after a BLAS-mode product. */
+      const int *server_up = dlsym (RTLD_DEFAULT, "blas_server_avail");
+      const int *server_threads = dlsym (RTLD_DEFAULT, "blas_num_threads");
+      int blas_workers = server_up != NULL && server_threads != NULL && *server_up ? *server_threads - 1 : 0;
 
-      CHECK (tk_gemm_f32 (pool, 0, 1, n, n, n, 1.0f, x, n, x, n, 0.0f, y, n) == TK_OK, "parallel product");
-      CHECK (get_fn () == 1, "a parallel product left %d OpenBLAS threads", get_fn ());
+      for (int mode = 0; mode < 2; mode++)
+        {
+          tk_gemm_set_threading (mode == 0 ? TK_GEMM_THREADS_BLAS : TK_GEMM_THREADS_POOL);
+          CHECK (tk_gemm_f32 (pool, 0, 1, n, n, n, 1.0f, x, n, x, n, 0.0f, y, n) == TK_OK,
+                 "parallel product");
+          CHECK (get_fn () == 1, "a parallel product left %d OpenBLAS threads", get_fn ());
+          if (threads_before > 0)
+            CHECK (process_threads () == threads_before - blas_workers,
+                   "%d threads after a product in mode %d, %d before of which %d OpenBLAS's",
+                   process_threads (), mode, threads_before, blas_workers);
+        }
+      tk_gemm_set_threading (TK_GEMM_THREADS_POOL);
       tk_pool_free (pool);
       free (x);
       free (y);
@@ -650,7 +685,7 @@ main (void)
       test_linear_dtypes ();
       test_linear_sbgemm_hook ();
     }
-  tk_gemm_set_threading (TK_GEMM_THREADS_BLAS);
+  tk_gemm_set_threading (TK_GEMM_THREADS_POOL);
   mode_suffix = "";
   printf ("1..%d\n", n_test);
   return failures == 0 ? 0 : 1;
