@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "takes-backend-http.h"
@@ -904,6 +905,9 @@ takes_download_run_async (TakesDownload *self,
       g_task_return_error (task, file_error_errno (self, saved_errno, FILE_STEP_CREATE));
       return;
     }
+  /* Held until the file is closed, or until the process dies: a temporary
+   * file nobody holds was left by a killed download and may be removed. */
+  flock (self->fd, LOCK_EX | LOCK_NB);
   self->out = g_unix_output_stream_new (self->fd, FALSE);
   self->buffers[0] = g_malloc (BUFFER_SIZE);
   self->buffers[1] = g_malloc (BUFFER_SIZE);
@@ -930,4 +934,30 @@ takes_download_run_finish (TakesDownload *self, GAsyncResult *result, GError **e
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+guint
+takes_download_remove_stale (const char *dir)
+{
+  g_autoptr (GDir) folder = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint removed = 0;
+
+  while (folder != NULL && (name = g_dir_read_name (folder)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      int fd;
+
+      if (name[0] != '.' || !g_str_has_suffix (name, ".part"))
+        continue;
+      path = g_build_filename (dir, name, NULL);
+      fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0)
+        continue;
+      /* A download still running, in this process or another, holds it. */
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0 && g_unlink (path) == 0)
+        removed++;
+      close (fd);
+    }
+  return removed;
 }

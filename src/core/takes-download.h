@@ -34,4 +34,9 @@ void takes_download_run_async (TakesDownload *self,
                                gpointer user_data);
 gboolean takes_download_run_finish (TakesDownload *self, GAsyncResult *result, GError **error);
 
+/* Removes the hidden temporary files (".NAME.XXXXXX.part") in @dir that no
+ * running download holds: what a download killed with its process left.
+ * Returns how many it removed. */
+guint takes_download_remove_stale (const char *dir);
+
 G_END_DECLS

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <unistd.h>
 
+#include "takes-download.h"
 #include "takes-queue.h"
 #include "takes-store-jobs.h"
 #include "takes-store-safety.h"
@@ -1518,6 +1519,11 @@ recover (TakesQueue *self)
 {
   GListModel *model = G_LIST_MODEL (self->jobs);
   g_autoptr (GPtrArray) stale = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree char *downloads = g_build_filename (takes_store_get_data_dir (self->store), "downloads", NULL);
+
+  /* A download killed with the process that ran it leaves its temporary
+   * file; the job itself starts that download again from the beginning. */
+  takes_download_remove_stale (downloads);
 
   for (guint i = 0; i < g_list_model_get_n_items (model); i++)
     {

@@ -1,8 +1,11 @@
 /* test-download.c: TakesDownload against a loopback file host with faults. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "fake-loop.h"
 #include "fake-oss.h"
@@ -94,6 +97,12 @@ url_for (Fixture *fixture, const char *name)
 }
 
 /* Names in the folder, sorted and joined, to see what a run left behind. */
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
 static char *
 dir_listing (const char *path)
 {
@@ -103,7 +112,7 @@ dir_listing (const char *path)
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc)g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
   return g_strjoinv (",", (char **)names->pdata);
 }
@@ -428,6 +437,33 @@ test_download_invalid_url (Fixture *fixture, gconstpointer data)
   g_assert_cmpstr (listing, ==, "");
 }
 
+/* A temporary file a live download holds is kept; one left by a download
+ * killed with its process (nobody holds it) is removed, and so is nothing
+ * else in the folder. */
+static void
+test_download_remove_stale (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *held = g_build_filename (fixture->dir, ".a.mp4.AAAAAA.part", NULL);
+  g_autofree char *left = g_build_filename (fixture->dir, ".b.mp4.BBBBBB.part", NULL);
+  g_autofree char *video = g_build_filename (fixture->dir, "c.mp4", NULL);
+  g_autofree char *listing = NULL;
+  int fd;
+
+  g_assert_true (g_file_set_contents (held, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (left, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (video, "x", 1, NULL));
+  fd = g_open (held, O_RDONLY, 0);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+
+  /* flock() locks belong to the open file, not the process, so this open
+   * descriptor holds the file against any other, here or elsewhere. */
+  g_assert_cmpuint (takes_download_remove_stale (fixture->dir), ==, 1);
+  close (fd);
+  listing = dir_listing (fixture->dir);
+  g_assert_cmpstr (listing, ==, ".a.mp4.AAAAAA.part,c.mp4");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -446,6 +482,7 @@ main (int argc, char **argv)
   ADD ("/download/tls-failure", test_download_tls_failure);
   ADD ("/download/bad-destination", test_download_bad_destination);
   ADD ("/download/invalid-url", test_download_invalid_url);
+  ADD ("/download/remove-stale-temporary-files", test_download_remove_stale);
 #undef ADD
 
   return g_test_run ();
