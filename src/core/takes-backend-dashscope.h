@@ -24,6 +24,10 @@ const char *takes_backend_dashscope_get_region (TakesBackendDashscope *self);
 const char *takes_backend_dashscope_get_base_url (TakesBackendDashscope *self);
 void takes_backend_dashscope_set_base_url (TakesBackendDashscope *self, const char *base_url);
 void takes_backend_dashscope_set_api_key (TakesBackendDashscope *self, const char *api_key);
+/* Whether a request may go out without a key when none is set or the
+ * keyring cannot be read (a takes-server on loopback needs none); off by
+ * default. */
+void takes_backend_dashscope_set_key_optional (TakesBackendDashscope *self, gboolean optional);
 void takes_backend_dashscope_set_download_dir (TakesBackendDashscope *self, const char *download_dir);
 void takes_backend_dashscope_set_poll_interval (TakesBackendDashscope *self,
                                                 double first_seconds,

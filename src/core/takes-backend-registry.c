@@ -102,6 +102,7 @@ create_takes_server (GSettings *settings, GError **error)
   g_autofree char *url = setting_string (settings, "TAKES_SERVER_URL", "takes-server-url", NULL);
   g_autofree char *base_url = NULL;
   g_autofree char *models_file = NULL;
+  TakesBackendDashscope *backend;
 
   if (url == NULL)
     {
@@ -117,9 +118,13 @@ create_takes_server (GSettings *settings, GError **error)
   base_url = g_str_has_suffix (url, "/api/v1") ? g_strdup (url) : g_strconcat (url, "/api/v1", NULL);
   /* A takes-server serves the local engine's models, not DashScope's. */
   models_file = takes_paths_datafile ("backends/takes-server-models.json");
-  return g_initable_new (TAKES_TYPE_BACKEND_DASHSCOPE, NULL, error, "id", "takes-server", "display-name",
-                         _ ("takes-server"), "models-file", models_file, "region", "local", "base-url",
-                         base_url, NULL);
+  backend = g_initable_new (TAKES_TYPE_BACKEND_DASHSCOPE, NULL, error, "id", "takes-server", "display-name",
+                            _ ("takes-server"), "models-file", models_file, "region", "local", "base-url",
+                            base_url, NULL);
+  /* A server on loopback takes requests without a token. */
+  if (backend != NULL)
+    takes_backend_dashscope_set_key_optional (backend, TRUE);
+  return backend != NULL ? TAKES_BACKEND (backend) : NULL;
 }
 
 static TakesBackend *

@@ -269,6 +269,49 @@ test_registry_models_match_engine_defaults (gconstpointer data)
   g_assert_cmpuint (n_checked, >, 0);
 }
 
+static gboolean
+check_available (TakesBackend *backend, GError **error)
+{
+  GAsyncResult *slot = NULL;
+  g_autoptr (GAsyncResult) result = NULL;
+
+  takes_backend_check_available_async (backend, NULL, fake_loop_result_cb, &slot);
+  result = fake_loop_wait_result (&slot);
+  return takes_backend_check_available_finish (backend, result, error);
+}
+
+/* takes-server lets loopback clients in without a token by default, so the
+ * registry's backend goes on without a key when none is set; when the server
+ * does want one, its refusal is a clear "unauthorised". */
+static void
+test_registry_no_token_on_loopback (gconstpointer data)
+{
+  Fixture *f = (Fixture *)data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *open_dir = g_build_filename (f->dir, "open-server", NULL);
+  g_autoptr (TakesServer) open_server = takes_server_new (TAKES_BACKEND (f->local), open_dir);
+  g_autoptr (TakesBackend) keyless = NULL;
+  g_autoptr (TakesBackend) refused = NULL;
+
+  g_unsetenv ("TAKES_SERVER_TOKEN");
+  g_assert_true (takes_server_listen (open_server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  g_setenv ("TAKES_SERVER_URL", takes_server_get_origin (open_server), TRUE);
+  keyless = takes_backend_registry_create ("takes-server", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (check_available (keyless, &error));
+  g_assert_no_error (error);
+
+  g_setenv ("TAKES_SERVER_URL", takes_server_get_origin (f->server), TRUE);
+  refused = takes_backend_registry_create ("takes-server", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (check_available (refused, &error));
+  g_assert_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_UNAUTHORIZED);
+
+  g_setenv ("TAKES_SERVER_TOKEN", TEST_TOKEN, TRUE);
+  takes_server_shutdown (open_server);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -283,6 +326,7 @@ main (int argc, char **argv)
                         test_registry_tiny_model_matches_engine);
   g_test_add_data_func ("/server/registry/models-match-engine-defaults", &fixture,
                         test_registry_models_match_engine_defaults);
+  g_test_add_data_func ("/server/registry/no-token-on-loopback", &fixture, test_registry_no_token_on_loopback);
   status = g_test_run ();
 
   fixture_tear_down (&fixture);
