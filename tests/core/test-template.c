@@ -590,6 +590,21 @@ test_estimate_own_hardware_is_free (void)
   g_assert_true (g_str_has_prefix (time, "about "));
 }
 
+/* The tiny test model takes seconds, not the hours of a real model. */
+static void
+test_estimate_tiny_model (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TakesPricing) pricing = takes_pricing_new_default (&error);
+  g_autoptr (TakesEstimate) tiny = takes_pricing_estimate (pricing, "local", "tiny", 64, 64, 0.5625, 2);
+  g_autoptr (TakesEstimate) real = takes_pricing_estimate (pricing, "local", "wan2.1-t2v-1.3b", 832, 480, 5, 2);
+
+  g_assert_no_error (error);
+  g_assert_true (tiny->time_known);
+  g_assert_cmpfloat (tiny->wall_seconds, <, 60);
+  g_assert_cmpfloat (real->wall_seconds, >, 100 * tiny->wall_seconds);
+}
+
 static void
 test_estimate_unknown (void)
 {
@@ -693,6 +708,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/estimate/dashscope/cost-and-time", test_estimate_dashscope_cost);
   g_test_add_func ("/estimate/own-hardware/is-free", test_estimate_own_hardware_is_free);
+  g_test_add_func ("/estimate/own-hardware/tiny-model-takes-seconds", test_estimate_tiny_model);
   g_test_add_func ("/estimate/unknown/not-estimated", test_estimate_unknown);
   g_test_add_func ("/estimate/format/tiers-and-times", test_estimate_tiers_and_formats);
   g_test_add_func ("/estimate/table/damaged-is-refused", test_estimate_bad_tables);
