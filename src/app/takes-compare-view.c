@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #define G_LOG_DOMAIN "takes-compare-view"
 
 #include <glib/gi18n.h>
@@ -622,7 +624,7 @@ takes_compare_view_set_takes (TakesCompareView *self, const gint64 *take_ids, gu
         {
           g_set_error (
               error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_MEDIA,
-              _ ("Take %" G_GINT64_FORMAT " has no video yet. Wait until it is generated, then compare it."),
+              _ ("Take %" PRId64 " has no video yet. Wait until it is generated, then compare it."),
               take_ids[i]);
           return FALSE;
         }

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #define G_LOG_DOMAIN "takes-storyboard-page"
 
 #include <adwaita.h>
@@ -267,7 +269,7 @@ make_row (TakesStoryboardPage *self, ShotInfo *info)
     gtk_box_append (GTK_BOX (box), row_label (shot->notes, "dim-label"));
 
   chosen_text = shot->chosen_take_id > 0
-                    ? g_strdup_printf (_ ("Chosen: take %" G_GINT64_FORMAT), shot->chosen_take_id)
+                    ? g_strdup_printf (_ ("Chosen: take %" PRId64), shot->chosen_take_id)
                     : g_strdup (_ ("No take chosen. Drop a take from the gallery here."));
   chosen = row_label (chosen_text, shot->chosen_take_id > 0 ? NULL : "dim-label");
   gtk_box_append (GTK_BOX (box), chosen);
@@ -277,7 +279,7 @@ make_row (TakesStoryboardPage *self, ShotInfo *info)
   for (guint i = 0; i < info->alternatives->len; i++)
     {
       gint64 take_id = g_array_index (info->alternatives, gint64, i);
-      g_autofree char *label = g_strdup_printf (_ ("Take %" G_GINT64_FORMAT), take_id);
+      g_autofree char *label = g_strdup_printf (_ ("Take %" PRId64), take_id);
       GtkWidget *button = gtk_button_new_with_label (label);
 
       gtk_widget_set_tooltip_text (button, _ ("Choose This Take"));
@@ -429,7 +431,7 @@ load_shot (TakesStoryboardPage *self, TakesShot *shot, GError **error)
       info->problem = g_strdup_printf (_ ("Shot %u: %s"), shot->position, take_error->message);
     else if ((info->media_path = takes_store_get_media_file (self->store, take)) == NULL)
       info->problem
-          = g_strdup_printf (_ ("Shot %u: take %" G_GINT64_FORMAT " has no video yet. Wait until it "
+          = g_strdup_printf (_ ("Shot %u: take %" PRId64 " has no video yet. Wait until it "
                                 "is generated or choose another take."),
                              shot->position, shot->chosen_take_id);
     else if (!g_file_test (info->media_path, G_FILE_TEST_IS_REGULAR))
@@ -437,7 +439,7 @@ load_shot (TakesStoryboardPage *self, TakesShot *shot, GError **error)
         g_autofree char *name = g_filename_display_name (info->media_path);
 
         info->problem
-            = g_strdup_printf (_ ("Shot %u: the video of take %" G_GINT64_FORMAT " is missing (“%s”). "
+            = g_strdup_printf (_ ("Shot %u: the video of take %" PRId64 " is missing (“%s”). "
                                   "Restore the file or choose another take."),
                                shot->position, shot->chosen_take_id, name);
       }
@@ -591,7 +593,7 @@ takes_storyboard_page_export_async (TakesStoryboardPage *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  project_key = g_strdup_printf ("%" G_GINT64_FORMAT, self->project_id);
+  project_key = g_strdup_printf ("%" PRId64, self->project_id);
   project = takes_store_find_project (self->store, project_key, NULL);
   job->title = g_strdup (project != NULL ? project->name : _ ("Storyboard"));
   self->exporting = TRUE;

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -62,15 +64,15 @@ model_make_tiny (int argc, char **argv)
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("“--like %s” is unknown; use 1.3b, 5b or a14b."), like);
   if (seed_text != NULL && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXUINT64, &seed, NULL))
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE,
-                           _ ("“--seed %s” is not a whole number from 0 to %" G_GUINT64_FORMAT "."),
+                           _ ("“--seed %s” is not a whole number from 0 to %" PRIu64 "."),
                            seed_text, G_MAXUINT64);
   if (!wan_tiny_model_write (argv[1], arch, seed, &error))
     return takes_cli_fail_error (TAKES_CLI_EXIT_FAIL, error);
   set = wan_model_set_load (argv[1], &error);
   if (set == NULL)
     return takes_cli_fail_error (TAKES_CLI_EXIT_FAIL, error);
-  g_print (_ ("Wrote a tiny model set like %s to %s (%" G_GUINT64_FORMAT
-              " parameters, seed %" G_GUINT64_FORMAT ").\n"),
+  g_print (_ ("Wrote a tiny model set like %s to %s (%" PRIu64
+              " parameters, seed %" PRIu64 ").\n"),
            wan_arch_get_name (arch), wan_model_set_get_dir (set), wan_model_set_get_n_params (set), seed);
   return TAKES_CLI_EXIT_OK;
 }

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -396,7 +398,7 @@ insert_batch (TakesStore *self, gint64 project_id, TakesBatchPlan *plan, GError 
       /* A missing project is a foreign key failure; say which project. */
       if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
         g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NOT_FOUND,
-                     _ ("There is no project %" G_GINT64_FORMAT "; list the projects and pick one."),
+                     _ ("There is no project %" PRId64 "; list the projects and pick one."),
                      project_id);
       else
         takes_store_set_sqlite_error (error, db, rc, _ ("store the batch"));
@@ -449,7 +451,7 @@ takes_store_delete_empty_batch (TakesStore *self, gint64 batch_id, GError **erro
   if (sqlite3_changes (db) == 0)
     {
       g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
-                   _ ("Batch %" G_GINT64_FORMAT " does not exist or still has takes; it was kept."),
+                   _ ("Batch %" PRId64 " does not exist or still has takes; it was kept."),
                    batch_id);
       return FALSE;
     }
@@ -602,7 +604,7 @@ takes_store_get_batch_info (TakesStore *self, gint64 batch_id, GError **error)
   if (rc == SQLITE_DONE)
     {
       g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NOT_FOUND,
-                   _ ("There is no batch %" G_GINT64_FORMAT "; list the batches to see their numbers."),
+                   _ ("There is no batch %" PRId64 "; list the batches to see their numbers."),
                    batch_id);
       return NULL;
     }
@@ -750,10 +752,10 @@ check_axis (TakesBatchInfo *info, const char *name, GError **error)
   known = g_strjoinv (", ", info->axes);
   if (known[0] == '\0')
     g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
-                 _ ("Batch %" G_GINT64_FORMAT " has no variables to lay its takes out by."), info->id);
+                 _ ("Batch %" PRId64 " has no variables to lay its takes out by."), info->id);
   else
     g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
-                 _ ("Batch %" G_GINT64_FORMAT " has no variable “%s”; choose one of: %s."), info->id, name,
+                 _ ("Batch %" PRId64 " has no variable “%s”; choose one of: %s."), info->id, name,
                  known);
   return FALSE;
 }

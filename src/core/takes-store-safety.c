@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -319,7 +321,7 @@ takes_store_log_safety_block (TakesStore *self,
   if (sqlite3_changes (db) == 0)
     {
       g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NOT_FOUND,
-                   _ ("There is no project %" G_GINT64_FORMAT "; list the projects and pick one."),
+                   _ ("There is no project %" PRId64 "; list the projects and pick one."),
                    project_id);
       return 0;
     }

@@ -20,6 +20,8 @@
  * The encoder runs the official chunks of 1, 4, 4, … frames. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -1727,7 +1729,7 @@ wan_vae_encode (WanVae *vae,
       if (ok && n != 1)
         {
           g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_INVALID_INPUT,
-                       _ ("The VAE encoder made %" G_GINT64_FORMAT
+                       _ ("The VAE encoder made %" PRId64
                           " latent frames from one chunk instead of 1. "
                           "Check that the VAE file is a Wan VAE."),
                        n);
