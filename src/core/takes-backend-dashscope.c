@@ -55,6 +55,8 @@ struct _TakesBackendDashscope
   char *region;
   char *base_url;
   char *api_key;
+  /* A takes-server on loopback needs no key: go on without one; a server
+   * that wants one says so with a 401. */
   gboolean key_optional;
   char *download_dir;
   double first_poll;
@@ -876,14 +878,6 @@ error_from_reply (TakesBackendDashscope *self, SoupMessage *message, GBytes *bod
   return error_from_code (self, status, code, text, takes_backend_http_retry_after (message));
 }
 
-/* A backend whose key is optional (a takes-server on loopback needs none)
- * goes on without one; the server says so with a 401 when it does. */
-static gboolean
-key_may_be_missing (TakesBackendDashscope *self)
-{
-  return self->key_optional;
-}
-
 static void
 set_authorization (SoupMessage *message, const char *key)
 {
@@ -1535,7 +1529,7 @@ key_lookup_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                                   _ ("The take was cancelled.")));
       return;
     }
-  if (run->key == NULL && key_may_be_missing (run->self))
+  if (run->key == NULL && run->self->key_optional)
     {
       ready (run, recipe);
       return;
@@ -1752,7 +1746,7 @@ probe_key_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   probe->key = takes_secrets_lookup_finish (result, &error);
-  if (probe->key == NULL && key_may_be_missing (probe->self))
+  if (probe->key == NULL && probe->self->key_optional)
     {
       probe_send (task);
       return;
