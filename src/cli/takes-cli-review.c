@@ -25,16 +25,40 @@
 /* The confidence `rank --next` aims for between neighbours. */
 #define NEXT_PAIR_CONFIDENCE 0.9
 
+typedef enum
+{
+  ID_TAKE,
+  ID_SHOT,
+  ID_BATCH,
+} IdKind;
+
 static gboolean
-parse_id (const char *text, const char *what, gint64 *id, int *exit_code)
+parse_id (const char *text, IdKind kind, gint64 *id, int *exit_code)
 {
   guint64 value = 0;
 
   if (text == NULL || !g_ascii_string_to_unsigned (text, 10, 1, G_MAXINT64, &value, NULL))
     {
-      *exit_code = takes_cli_fail (TAKES_CLI_EXIT_USAGE,
-                                   _ ("“%s” is not a %s number; give a whole number such as 12"),
-                                   text != NULL ? text : "", what);
+      const char *shown = text != NULL ? text : "";
+
+      /* One whole message per kind, so each can be translated as a sentence. */
+      switch (kind)
+        {
+          case ID_TAKE:
+            *exit_code = takes_cli_fail (
+                TAKES_CLI_EXIT_USAGE, _ ("“%s” is not a take number; give a whole number such as 12"), shown);
+            break;
+          case ID_SHOT:
+            *exit_code = takes_cli_fail (
+                TAKES_CLI_EXIT_USAGE, _ ("“%s” is not a shot number; give a whole number such as 12"), shown);
+            break;
+          case ID_BATCH:
+          default:
+            *exit_code
+                = takes_cli_fail (TAKES_CLI_EXIT_USAGE,
+                                  _ ("“%s” is not a batch number; give a whole number such as 12"), shown);
+            break;
+        }
       return FALSE;
     }
   *id = (gint64)value;
@@ -113,7 +137,7 @@ takes_cli_cmd_compare (int argc, char **argv)
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE,
                            _ ("“%s” is not a compare mode; use sbs, wipe, diff or toggle"), mode_text);
   options.split = split;
-  if (!parse_id (argv[1], _ ("take"), &id_a, &code) || !parse_id (argv[2], _ ("take"), &id_b, &code)
+  if (!parse_id (argv[1], ID_TAKE, &id_a, &code) || !parse_id (argv[2], ID_TAKE, &id_b, &code)
       || (store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
              == NULL)
     return code;
@@ -178,7 +202,7 @@ takes_cli_cmd_vote (int argc, char **argv)
                            _ ("vote needs two take numbers and a verdict: a, b or tie"));
   if (!takes_verdict_from_string (argv[3], &verdict))
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("“%s” is not a verdict; use a, b or tie"), argv[3]);
-  if (!parse_id (argv[1], _ ("take"), &a, &code) || !parse_id (argv[2], _ ("take"), &b, &code)
+  if (!parse_id (argv[1], ID_TAKE, &a, &code) || !parse_id (argv[2], ID_TAKE, &b, &code)
       || (store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
              == NULL)
     return code;
@@ -217,7 +241,7 @@ takes_cli_cmd_rank (int argc, char **argv)
     return code;
   if (argc != 2)
     return takes_cli_fail (TAKES_CLI_EXIT_USAGE, _ ("rank needs a batch number"));
-  if (!parse_id (argv[1], _ ("batch"), &batch, &code)
+  if (!parse_id (argv[1], ID_BATCH, &batch, &code)
       || (store = takes_cli_open_store (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK, &code))
              == NULL)
     return code;
@@ -384,7 +408,7 @@ takes_cli_cmd_storyboard (int argc, char **argv)
       if (argc != 4)
         return takes_cli_fail (TAKES_CLI_EXIT_USAGE,
                                _ ("storyboard pick needs a shot number and a take number"));
-      if (!parse_id (argv[2], _ ("shot"), &shot, &code) || !parse_id (argv[3], _ ("take"), &take, &code)
+      if (!parse_id (argv[2], ID_SHOT, &shot, &code) || !parse_id (argv[3], ID_TAKE, &take, &code)
           || !parse_seconds (in_text, &trim.in_point, &code)
           || !parse_seconds (out_text, &trim.out_point, &code))
         return code;

@@ -1236,8 +1236,10 @@ job_succeeded (TakesQueue *self, TakesJob *job)
           g_autofree char *display = g_filename_display_name (result);
 
           /* The video was paid for: it stays where it is and the message says where. */
-          failure = g_error_new (error->domain, error->code, _ ("%s The video is kept at “%s”."),
-                                 error->message, display);
+          failure = g_error_new (error->domain, error->code,
+                                 /* Translators: the first %s is a whole sentence saying why the
+                                  * video could not be stored; the second is the file it was kept in. */
+                                 _ ("%s The video is kept at “%s”."), error->message, display);
         }
       job->row->attempts = MAX (job->row->attempts, self->max_attempts);
       job_failed (self, job, failure);

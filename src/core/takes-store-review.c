@@ -99,16 +99,46 @@ require_shot (TakesStore *self, gint64 shot_id, GError **error)
   return exists == 1;
 }
 
-static gboolean
-check_text (const char *text, glong max_chars, const char *what, GError **error)
+typedef enum
 {
-  if (text != NULL && (!g_utf8_validate (text, -1, NULL) || g_utf8_strlen (text, -1) > max_chars))
+  TEXT_COMPARISON_NOTE,
+  TEXT_SHOT_TITLE,
+  TEXT_SHOT_PROMPT,
+  TEXT_SHOT_NOTES,
+} TextField;
+
+static gboolean
+check_text (const char *text, glong max_chars, TextField field, GError **error)
+{
+  if (text == NULL || (g_utf8_validate (text, -1, NULL) && g_utf8_strlen (text, -1) <= max_chars))
+    return TRUE;
+
+  /* One whole message per field, so each can be translated as a sentence. */
+  switch (field)
     {
-      g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
-                   _ ("The %s must be UTF-8 text of at most %ld characters; shorten it."), what, max_chars);
-      return FALSE;
+      case TEXT_COMPARISON_NOTE:
+        g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
+                     _ ("The note of a comparison must be UTF-8 text of at most %ld characters; shorten it."),
+                     max_chars);
+        break;
+      case TEXT_SHOT_TITLE:
+        g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
+                     _ ("The shot title must be UTF-8 text of at most %ld characters; shorten it."),
+                     max_chars);
+        break;
+      case TEXT_SHOT_PROMPT:
+        g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
+                     _ ("The shot prompt must be UTF-8 text of at most %ld characters; shorten it."),
+                     max_chars);
+        break;
+      case TEXT_SHOT_NOTES:
+      default:
+        g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_INVALID,
+                     _ ("The shot notes must be UTF-8 text of at most %ld characters; shorten it."),
+                     max_chars);
+        break;
     }
-  return TRUE;
+  return FALSE;
 }
 
 /* Comparisons ------------------------------------------------------------ */
@@ -168,7 +198,7 @@ takes_store_add_comparison (
                    _ ("A verdict is A wins, B wins or a tie."));
       return NULL;
     }
-  if (!check_text (note, TAKES_COMPARISON_MAX_NOTE, _ ("note of a comparison"), error))
+  if (!check_text (note, TAKES_COMPARISON_MAX_NOTE, TEXT_COMPARISON_NOTE, error))
     return NULL;
   if (verdict == TAKES_VERDICT_A_WINS)
     winner = take_a;
@@ -369,9 +399,9 @@ takes_store_update_shot (TakesStore *self,
 
   g_return_val_if_fail (TAKES_IS_STORE (self), FALSE);
 
-  if (!check_text (title, MAX_SHOT_TITLE_CHARS, _ ("shot title"), error)
-      || !check_text (prompt, TAKES_RECIPE_MAX_PROMPT, _ ("shot prompt"), error)
-      || !check_text (notes, MAX_SHOT_NOTES_CHARS, _ ("shot notes"), error))
+  if (!check_text (title, MAX_SHOT_TITLE_CHARS, TEXT_SHOT_TITLE, error)
+      || !check_text (prompt, TAKES_RECIPE_MAX_PROMPT, TEXT_SHOT_PROMPT, error)
+      || !check_text (notes, MAX_SHOT_NOTES_CHARS, TEXT_SHOT_NOTES, error))
     return FALSE;
   if (!takes_store_transaction_begin (self, &txn, error) || !require_shot (self, shot_id, error))
     return FALSE;
