@@ -1430,7 +1430,6 @@ run_download (Run *run, const char *filename, const char *subfolder, const char 
   const char *extension = ".mp4";
   g_autofree char *name = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *query = NULL;
   g_autofree char *uri = NULL;
   g_autofree char *e_filename = g_uri_escape_string (filename, NULL, FALSE);
   g_autofree char *e_subfolder = g_uri_escape_string (subfolder != NULL ? subfolder : "", NULL, FALSE);
