@@ -28,8 +28,12 @@ struct _TakesGallery
   TakesThumbnailCache *thumbnails;
   TakesTakeList *list;
   GtkMultiSelection *selection;
-  GStrv tags;       /* the tag dropdown's entries after "All tags" */
-  GArray *shot_ids; /* gint64, the shot dropdown's entries after "All shots" */
+  GHashTable *cards;     /* take id → Card bound to it, for edits shown before they are stored */
+  GtkBitset *kept;       /* selected positions whose items the list is replacing in place */
+  GArray *reselect;      /* Reselect: takes selected before a reload, found again as pages arrive */
+  gint64 pending_select; /* a take to select once the first page has arrived, or 0 */
+  GStrv tags;            /* the tag dropdown's entries after "All tags" */
+  GArray *shot_ids;      /* gint64, the shot dropdown's entries after "All shots" */
   GCancellable *cancellable;
   TakesTake *selected_take;
   GSettings *settings;
@@ -58,6 +62,12 @@ enum
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
+typedef struct
+{
+  guint position;
+  gint64 take_id;
+} Reselect;
+
 /* Cards ----------------------------------------------------------------- */
 
 typedef struct
@@ -70,7 +80,40 @@ typedef struct
   gint64 take_id;
   TakesJob *job; /* while the take is queued or running */
   gulong job_handler;
+  gboolean shows_decision; /* a finished take of a real model: its badge is its decision */
+  /* Tooltips are asked for when shown: setting one on a widget makes GTK
+   * ask the display where the pointer is, a round trip on every bind. */
+  char *caption_tooltip;
+  char *badge_tooltip;
 } Card;
+
+static void
+set_tooltip (char **field, const char *text)
+{
+  g_free (*field);
+  *field = g_strdup (text);
+}
+
+static gboolean
+query_tooltip (const char *text, GtkTooltip *tooltip)
+{
+  if (text == NULL || *text == '\0')
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static gboolean
+caption_query_tooltip_cb (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, Card *card)
+{
+  return query_tooltip (card->caption_tooltip, tooltip);
+}
+
+static gboolean
+badge_query_tooltip_cb (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, Card *card)
+{
+  return query_tooltip (card->badge_tooltip, tooltip);
+}
 
 static void
 card_clear_job (Card *card)
@@ -87,6 +130,8 @@ card_free (Card *card)
   card_clear_job (card);
   g_cancellable_cancel (card->cancellable);
   g_clear_object (&card->cancellable);
+  g_free (card->caption_tooltip);
+  g_free (card->badge_tooltip);
   g_free (card);
 }
 
@@ -130,6 +175,8 @@ setup_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGaller
   gtk_widget_set_halign (GTK_WIDGET (card->badge), GTK_ALIGN_START);
   gtk_widget_set_valign (GTK_WIDGET (card->badge), GTK_ALIGN_START);
   gtk_widget_add_css_class (GTK_WIDGET (card->badge), "badge");
+  gtk_widget_set_has_tooltip (GTK_WIDGET (card->badge), TRUE);
+  g_signal_connect (card->badge, "query-tooltip", G_CALLBACK (badge_query_tooltip_cb), card);
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), GTK_WIDGET (card->badge));
   gtk_box_append (GTK_BOX (box), overlay);
 
@@ -139,6 +186,8 @@ setup_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGaller
   gtk_label_set_max_width_chars (card->caption, 1);
   gtk_widget_set_hexpand (GTK_WIDGET (card->caption), TRUE);
   gtk_widget_add_css_class (GTK_WIDGET (card->caption), "caption");
+  gtk_widget_set_has_tooltip (GTK_WIDGET (card->caption), TRUE);
+  g_signal_connect (card->caption, "query-tooltip", G_CALLBACK (caption_query_tooltip_cb), card);
   gtk_box_append (GTK_BOX (bottom), GTK_WIDGET (card->caption));
   card->rating = GTK_LABEL (gtk_label_new (NULL));
   gtk_widget_add_css_class (GTK_WIDGET (card->rating), "rating");
@@ -219,7 +268,7 @@ update_job_badge (Card *card)
   else
     text = g_strdup (_ ("Running"));
   gtk_label_set_text (card->badge, text);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (card->badge), takes_job_get_stage (job));
+  set_tooltip (&card->badge_tooltip, takes_job_get_stage (job));
 }
 
 static void
@@ -229,11 +278,9 @@ job_notify_cb (TakesJob *job, GParamSpec *pspec, Card *card)
 }
 
 static void
-set_badge (Card *card, TakesTake *take)
+clear_badge (Card *card)
 {
   GtkWidget *badge = GTK_WIDGET (card->badge);
-  const char *text = NULL;
-  const char *style = NULL;
 
   gtk_widget_remove_css_class (badge, "queued");
   gtk_widget_remove_css_class (badge, "running");
@@ -241,7 +288,40 @@ set_badge (Card *card, TakesTake *take)
   gtk_widget_remove_css_class (badge, "noise");
   gtk_widget_remove_css_class (badge, "approved");
   gtk_widget_remove_css_class (badge, "rejected");
-  gtk_widget_set_tooltip_text (badge, NULL);
+  set_tooltip (&card->badge_tooltip, NULL);
+}
+
+static void
+show_badge (Card *card, const char *text, const char *style)
+{
+  gtk_label_set_text (card->badge, text);
+  gtk_widget_set_visible (GTK_WIDGET (card->badge), text != NULL);
+  if (style != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (card->badge), style);
+}
+
+static void
+set_decision_badge (Card *card, TakesDecision decision)
+{
+  if (!card->shows_decision)
+    return;
+  clear_badge (card);
+  if (decision == TAKES_DECISION_APPROVED)
+    show_badge (card, _ ("Approved"), "approved");
+  else if (decision == TAKES_DECISION_REJECTED)
+    show_badge (card, _ ("Rejected"), "rejected");
+  else
+    show_badge (card, NULL, NULL);
+}
+
+static void
+set_badge (Card *card, TakesTake *take)
+{
+  const char *text = NULL;
+  const char *style = NULL;
+
+  clear_badge (card);
+  card->shows_decision = FALSE;
 
   switch (takes_take_get_status (take))
     {
@@ -256,7 +336,7 @@ set_badge (Card *card, TakesTake *take)
       case TAKES_TAKE_STATUS_FAILED:
         text = _ ("Failed");
         style = "failed";
-        gtk_widget_set_tooltip_text (badge, takes_take_get_notes (take));
+        set_tooltip (&card->badge_tooltip, takes_take_get_notes (take));
         break;
       case TAKES_TAKE_STATUS_CANCELLED:
         text = _ ("Cancelled");
@@ -269,27 +349,20 @@ set_badge (Card *card, TakesTake *take)
             /* Translators: the badge on takes made by the random-weight test model. */
             text = _ ("Test model noise");
             style = "noise";
-            gtk_widget_set_tooltip_text (badge,
-                                         _ ("Made by the tiny test model, whose weights are random: "
-                                            "the video is noise and shows only that generation works."));
+            set_tooltip (&card->badge_tooltip,
+                         _ ("Made by the tiny test model, whose weights are random: "
+                            "the video is noise and shows only that generation works."));
           }
-        else if (takes_take_get_decision (take) == TAKES_DECISION_APPROVED)
+        else
           {
-            text = _ ("Approved");
-            style = "approved";
-          }
-        else if (takes_take_get_decision (take) == TAKES_DECISION_REJECTED)
-          {
-            text = _ ("Rejected");
-            style = "rejected";
+            card->shows_decision = TRUE;
+            set_decision_badge (card, takes_take_get_decision (take));
+            return;
           }
         break;
     }
 
-  gtk_label_set_text (card->badge, text);
-  gtk_widget_set_visible (badge, text != NULL);
-  if (style != NULL)
-    gtk_widget_add_css_class (badge, style);
+  show_badge (card, text, style);
 }
 
 static void
@@ -304,9 +377,25 @@ bind_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGallery
   if (take == NULL)
     return;
 
+  /* Its page is on the way: an empty card of the same size, filled in when
+   * the list replaces the item. */
+  if (takes_take_list_is_placeholder (take))
+    {
+      gtk_widget_add_css_class (box, "placeholder");
+      gtk_label_set_text (card->caption, NULL);
+      set_tooltip (&card->caption_tooltip, NULL);
+      gtk_label_set_text (card->rating, NULL);
+      gtk_widget_set_visible (GTK_WIDGET (card->badge), FALSE);
+      gtk_picture_set_paintable (card->picture, NULL);
+      return;
+    }
+  gtk_widget_remove_css_class (box, "placeholder");
+
   card->take_id = takes_take_get_id (take);
+  /* Replaced, key included: the key lives in the card that shows the take. */
+  g_hash_table_replace (self->cards, &card->take_id, card);
   gtk_label_set_text (card->caption, takes_take_get_prompt (take));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (card->caption), takes_take_get_prompt (take));
+  set_tooltip (&card->caption_tooltip, takes_take_get_prompt (take));
   stars = format_stars (takes_take_get_rating (take));
   gtk_label_set_text (card->rating, stars);
   card_clear_job (card);
@@ -343,6 +432,8 @@ unbind_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGalle
   g_clear_object (&card->cancellable);
   card_clear_job (card);
   gtk_picture_set_paintable (card->picture, NULL);
+  if (card->take_id != 0 && g_hash_table_lookup (self->cards, &card->take_id) == card)
+    g_hash_table_remove (self->cards, &card->take_id);
   card->take_id = 0;
 }
 
@@ -447,7 +538,10 @@ selection_changed_cb (GtkSelectionModel *model, guint position, guint n_items, T
 
   if (!gtk_bitset_is_empty (selected))
     take = g_list_model_get_item (G_LIST_MODEL (model), gtk_bitset_get_maximum (selected));
-  set_selected_take (self, take);
+  /* While the selection waits for its pages, the inspector keeps showing
+   * the take it had rather than blinking empty. */
+  if (!((take != NULL && takes_take_list_is_placeholder (take)) || (take == NULL && self->reselect->len > 0)))
+    set_selected_take (self, take);
   update_actions (self);
   if (self->n_selected != n)
     {
@@ -638,7 +732,7 @@ takes_gallery_get_selected_ids (TakesGallery *self)
     {
       g_autoptr (TakesTake) take = g_list_model_get_item (G_LIST_MODEL (self->selection), position);
 
-      if (take != NULL)
+      if (take != NULL && !takes_take_list_is_placeholder (take))
         {
           gint64 id = takes_take_get_id (take);
           g_array_append_val (ids, id);
@@ -650,102 +744,156 @@ takes_gallery_get_selected_ids (TakesGallery *self)
 static void
 reload_keeping_selection (TakesGallery *self)
 {
-  g_autoptr (GtkBitset) current = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  /* The model may hand out its own bitset, which the reload empties. */
-  g_autoptr (GtkBitset) before = gtk_bitset_copy (current);
-  g_autoptr (GtkBitset) after = gtk_bitset_new_empty ();
-  g_autoptr (GArray) ids = takes_gallery_get_selected_ids (self);
+  g_autoptr (GtkBitset) selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  g_autoptr (GArray) reselect = g_array_new (FALSE, FALSE, sizeof (Reselect));
   GtkBitsetIter iter;
   guint position;
-  guint i = 0;
 
-  takes_take_list_reload (self->list);
-  /* A change rarely moves takes, so each one is looked for where it was; a
-   * take that a filter now hides, or that moved, is left unselected. */
-  for (gboolean more = gtk_bitset_iter_init_first (&iter, before, &position); more && i < ids->len;
-       more = gtk_bitset_iter_next (&iter, &position), i++)
+  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position); more;
+       more = gtk_bitset_iter_next (&iter, &position))
     {
       g_autoptr (TakesTake) take = g_list_model_get_item (G_LIST_MODEL (self->list), position);
 
-      if (take != NULL && takes_take_get_id (take) == g_array_index (ids, gint64, i))
-        gtk_bitset_add (after, position);
+      if (take != NULL && !takes_take_list_is_placeholder (take))
+        {
+          Reselect r = { position, takes_take_get_id (take) };
+
+          g_array_append_val (reselect, r);
+        }
     }
-  gtk_selection_model_set_selection (GTK_SELECTION_MODEL (self->selection), after, after);
+  takes_take_list_reload (self->list);
+  /* A change rarely moves takes, so each one is looked for where it was
+   * when its page arrives; a take that a filter now hides, or that moved,
+   * is left unselected. */
+  g_array_set_size (self->reselect, 0);
+  g_array_append_vals (self->reselect, reselect->data, reselect->len);
   update_view (self);
+}
+
+/* The list replaced the items from @position on: the selected ones were
+ * noted before the selection model dropped them, and are selected again. */
+static void
+list_items_changed_cb (GListModel *list, guint position, guint removed, guint added, TakesGallery *self)
+{
+  g_autoptr (GtkBitset) selected = NULL;
+
+  if (self->selection == NULL)
+    return;
+  if (!takes_take_list_is_refreshing (TAKES_TAKE_LIST (list)))
+    {
+      g_array_set_size (self->reselect, 0);
+      return;
+    }
+  selected
+      = gtk_selection_model_get_selection_in_range (GTK_SELECTION_MODEL (self->selection), position, removed);
+  gtk_bitset_union (self->kept, selected);
+}
+
+static void
+list_items_changed_after_cb (GListModel *list, guint position, guint removed, guint added, TakesGallery *self)
+{
+  g_autoptr (GtkBitset) found = gtk_bitset_new_empty ();
+
+  if (self->selection == NULL || !takes_take_list_is_refreshing (TAKES_TAKE_LIST (list)))
+    return;
+  for (guint i = 0; i < self->reselect->len;)
+    {
+      Reselect *r = &g_array_index (self->reselect, Reselect, i);
+      g_autoptr (TakesTake) take = NULL;
+
+      if (r->position < position || r->position >= position + added)
+        {
+          i++;
+          continue;
+        }
+      take = g_list_model_get_item (list, r->position);
+      if (take != NULL && takes_take_get_id (take) == r->take_id)
+        gtk_bitset_add (found, r->position);
+      g_array_remove_index_fast (self->reselect, i);
+    }
+  gtk_bitset_union (found, self->kept);
+  gtk_bitset_remove_all (self->kept);
+  if (!gtk_bitset_is_empty (found))
+    gtk_selection_model_set_selection (GTK_SELECTION_MODEL (self->selection), found, found);
+
+  if (self->pending_select != 0)
+    {
+      gint64 take_id = self->pending_select;
+
+      self->pending_select = 0;
+      takes_gallery_select_take (self, take_id);
+    }
+}
+
+static void
+show_edit (TakesGallery *self, TakesTakeEditKind kind, GArray *ids, guint value)
+{
+  g_autofree char *stars = kind == TAKES_TAKE_EDIT_RATING ? format_stars (value) : NULL;
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      Card *card = g_hash_table_lookup (self->cards, &g_array_index (ids, gint64, i));
+
+      if (card == NULL)
+        continue;
+      if (kind == TAKES_TAKE_EDIT_RATING)
+        gtk_label_set_text (card->rating, stars);
+      else if (kind == TAKES_TAKE_EDIT_DECISION && card->job == NULL)
+        set_decision_badge (card, (TakesDecision)value);
+    }
+}
+
+static void
+edit_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (TakesGallery) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  /* The list read the takes again either way, so the cards now show what
+   * the library holds: the edit, or what was there before it failed. */
+  if (!takes_take_list_edit_finish (TAKES_TAKE_LIST (source), result, &error))
+    show_error (self, error);
+  else
+    fill_tag_dropdown (self);
+}
+
+/* Shows the edit on the cards at once and stores it on the list's writer. */
+static void
+edit_selected (TakesGallery *self, TakesTakeEditKind kind, guint value, const char *text)
+{
+  g_autoptr (GArray) ids = takes_gallery_get_selected_ids (self);
+
+  show_edit (self, kind, ids, value);
+  takes_take_list_edit_async (self->list, kind, (const gint64 *)ids->data, ids->len, value, text,
+                              self->cancellable, edit_done_cb, g_object_ref (self));
 }
 
 static void
 rate_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
-  TakesGallery *self = TAKES_GALLERY (widget);
-  g_autoptr (GArray) ids = takes_gallery_get_selected_ids (self);
-  guint rating = g_variant_get_uint32 (parameter);
-
-  for (guint i = 0; i < ids->len; i++)
-    {
-      g_autoptr (GError) error = NULL;
-
-      if (!takes_store_set_rating (self->store, g_array_index (ids, gint64, i), rating, &error))
-        {
-          show_error (self, error);
-          break;
-        }
-    }
-  reload_keeping_selection (self);
-}
-
-static void
-set_decision (TakesGallery *self, TakesDecision decision)
-{
-  g_autoptr (GArray) ids = takes_gallery_get_selected_ids (self);
-
-  for (guint i = 0; i < ids->len; i++)
-    {
-      g_autoptr (GError) error = NULL;
-
-      if (!takes_store_set_decision (self->store, g_array_index (ids, gint64, i), decision, &error))
-        {
-          show_error (self, error);
-          break;
-        }
-    }
-  reload_keeping_selection (self);
+  edit_selected (TAKES_GALLERY (widget), TAKES_TAKE_EDIT_RATING, g_variant_get_uint32 (parameter), NULL);
 }
 
 static void
 approve_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
-  set_decision (TAKES_GALLERY (widget), TAKES_DECISION_APPROVED);
+  edit_selected (TAKES_GALLERY (widget), TAKES_TAKE_EDIT_DECISION, TAKES_DECISION_APPROVED, NULL);
 }
 
 static void
 reject_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
-  set_decision (TAKES_GALLERY (widget), TAKES_DECISION_REJECTED);
+  edit_selected (TAKES_GALLERY (widget), TAKES_TAKE_EDIT_DECISION, TAKES_DECISION_REJECTED, NULL);
 }
 
 static void
 add_tag_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
-  TakesGallery *self = TAKES_GALLERY (widget);
-  g_autoptr (GArray) ids = takes_gallery_get_selected_ids (self);
   g_autofree char *tag = g_strstrip (g_variant_dup_string (parameter, NULL));
-  const char *tags[] = { tag, NULL };
 
   if (*tag == '\0')
     return;
-  for (guint i = 0; i < ids->len; i++)
-    {
-      g_autoptr (GError) error = NULL;
-
-      if (!takes_store_add_tags (self->store, g_array_index (ids, gint64, i), tags, &error))
-        {
-          show_error (self, error);
-          break;
-        }
-    }
-  fill_tag_dropdown (self);
-  reload_keeping_selection (self);
+  edit_selected (TAKES_GALLERY (widget), TAKES_TAKE_EDIT_ADD_TAG, 0, tag);
 }
 
 static void
@@ -887,9 +1035,14 @@ takes_gallery_dispose (GObject *object)
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
     gtk_widget_unparent (child);
   g_clear_object (&self->selection);
+  if (self->list != NULL)
+    g_signal_handlers_disconnect_by_data (self->list, self);
   g_clear_object (&self->list);
   g_clear_object (&self->store);
   g_clear_object (&self->thumbnails);
+  g_clear_pointer (&self->cards, g_hash_table_unref);
+  g_clear_pointer (&self->kept, gtk_bitset_unref);
+  g_clear_pointer (&self->reselect, g_array_unref);
   g_clear_object (&self->selected_take);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->settings);
@@ -986,6 +1139,9 @@ takes_gallery_init (TakesGallery *self)
 
   self->shot_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->cancellable = g_cancellable_new ();
+  self->cards = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->kept = gtk_bitset_new_empty ();
+  self->reselect = g_array_new (FALSE, FALSE, sizeof (Reselect));
   gtk_widget_init_template (GTK_WIDGET (self));
 
   factory = gtk_signal_list_item_factory_new ();
@@ -1024,7 +1180,13 @@ takes_gallery_set_store (TakesGallery *self, TakesStore *store, TakesThumbnailCa
   if (self->selection != NULL)
     g_signal_handlers_disconnect_by_data (self->selection, self);
   g_clear_object (&self->selection);
+  if (self->list != NULL)
+    g_signal_handlers_disconnect_by_data (self->list, self);
   g_clear_object (&self->list);
+  g_hash_table_remove_all (self->cards);
+  gtk_bitset_remove_all (self->kept);
+  g_array_set_size (self->reselect, 0);
+  self->pending_select = 0;
   g_set_object (&self->store, store);
   g_set_object (&self->thumbnails, thumbnails);
   set_selected_take (self, NULL);
@@ -1033,6 +1195,10 @@ takes_gallery_set_store (TakesGallery *self, TakesStore *store, TakesThumbnailCa
     {
       self->list = takes_take_list_new (store);
       takes_take_list_set_project_id (self->list, self->project_id);
+      /* Connected before the selection model connects its own handler, so
+       * that the selection in a replaced range is noted before it drops it. */
+      g_signal_connect (self->list, "items-changed", G_CALLBACK (list_items_changed_cb), self);
+      g_signal_connect_after (self->list, "items-changed", G_CALLBACK (list_items_changed_after_cb), self);
       self->selection = gtk_multi_selection_new (G_LIST_MODEL (g_object_ref (self->list)));
       g_signal_connect (self->selection, "selection-changed", G_CALLBACK (selection_changed_cb), self);
       gtk_grid_view_set_model (self->grid, GTK_SELECTION_MODEL (self->selection));
@@ -1137,12 +1303,18 @@ takes_gallery_select_take (TakesGallery *self, gint64 take_id)
   if (self->list == NULL)
     return FALSE;
   position = takes_take_list_find_cached (self->list, take_id);
-  if (position < 0)
+  if (position < 0 && g_list_model_get_n_items (G_LIST_MODEL (self->list)) > 0)
     {
       /* Not on a page read yet: the first page holds the newest takes,
-       * which is where a take just made or just clicked in a lineage is. */
-      g_autoptr (GObject) first = g_list_model_get_item (G_LIST_MODEL (self->list), 0);
-      position = takes_take_list_find_cached (self->list, take_id);
+       * which is where a take just made or just clicked in a lineage is.
+       * While it is on its way, the take is selected when it arrives. */
+      g_autoptr (TakesTake) first = g_list_model_get_item (G_LIST_MODEL (self->list), 0);
+
+      if (takes_take_list_is_placeholder (first))
+        {
+          self->pending_select = take_id;
+          return TRUE;
+        }
     }
   if (position < 0)
     return FALSE;

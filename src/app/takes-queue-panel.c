@@ -166,9 +166,45 @@ retry_clicked_cb (GtkButton *button, TakesQueuePanel *self)
     report (self, error);
 }
 
+/* Reordering: a row dragged onto another runs just before it. */
+static GdkContentProvider *
+drag_prepare_cb (GtkDragSource *source, double x, double y, Row *row)
+{
+  if (row->job == NULL || takes_job_state_is_finished (takes_job_get_state (row->job)))
+    return NULL;
+  return gdk_content_provider_new_typed (G_TYPE_INT64, takes_job_get_id (row->job));
+}
+
+static gboolean
+drop_cb (GtkDropTarget *target, const GValue *value, double x, double y, Row *row)
+{
+  GtkWidget *widget = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (target));
+  gint64 dragged = g_value_get_int64 (value);
+
+  if (row->job == NULL || dragged == takes_job_get_id (row->job))
+    return FALSE;
+  return gtk_widget_activate_action (widget, "queue-panel.move-before", "(xx)", dragged,
+                                     takes_job_get_id (row->job));
+}
+
+static void
+move_before_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  TakesQueuePanel *self = TAKES_QUEUE_PANEL (widget);
+  g_autoptr (GError) error = NULL;
+  gint64 job_id;
+  gint64 before_id;
+
+  g_variant_get (parameter, "(xx)", &job_id, &before_id);
+  if (self->queue != NULL && !takes_queue_move_job_before (self->queue, job_id, before_id, &error))
+    report (self, error);
+}
+
 static void
 setup_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesQueuePanel *self)
 {
+  GtkDragSource *drag;
+  GtkDropTarget *drop;
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkWidget *text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   Row *row = g_new0 (Row, 1);
@@ -212,6 +248,14 @@ setup_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesQueuePanel 
 
   g_object_set_data_full (G_OBJECT (box), "takes-row", row, (GDestroyNotify)row_free);
   gtk_list_item_set_child (item, box);
+
+  drag = gtk_drag_source_new ();
+  gtk_drag_source_set_actions (drag, GDK_ACTION_MOVE);
+  g_signal_connect (drag, "prepare", G_CALLBACK (drag_prepare_cb), row);
+  gtk_widget_add_controller (box, GTK_EVENT_CONTROLLER (drag));
+  drop = gtk_drop_target_new (G_TYPE_INT64, GDK_ACTION_MOVE);
+  g_signal_connect (drop, "drop", G_CALLBACK (drop_cb), row);
+  gtk_widget_add_controller (box, GTK_EVENT_CONTROLLER (drop));
 }
 
 static void
@@ -295,6 +339,7 @@ takes_queue_panel_class_init (TakesQueuePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TakesQueuePanel, list_view);
   gtk_widget_class_bind_template_callback (widget_class, pause_toggled_cb);
   gtk_widget_class_bind_template_callback (widget_class, clear_finished_cb);
+  gtk_widget_class_install_action (widget_class, "queue-panel.move-before", "(xx)", move_before_action_cb);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "queuepanel");

@@ -1,4 +1,8 @@
-/* takes-queue-panel.h: the jobs of the queue with progress, ETA and controls. */
+/* takes-queue-panel.h: the jobs of the queue with progress, ETA and controls.
+ *
+ * Actions (group "queue-panel"): queue-panel.move-before "(xx)": runs the
+ * first job just before the second; dragging a row onto another does this.
+ */
 #pragma once
 
 #include <gtk/gtk.h>

@@ -399,10 +399,30 @@ verdict_recorded_cb (TakesWindow *self)
 /* Queue ----------------------------------------------------------------- */
 
 static void
+send_notification (TakesWindow *self, const char *id, const char *title, const char *body)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  g_autoptr (GNotification) notification = NULL;
+
+  if (app == NULL)
+    return;
+  notification = g_notification_new (title);
+  if (body != NULL)
+    g_notification_set_body (notification, body);
+  g_application_send_notification (G_APPLICATION (app), id, notification);
+}
+
+static TakesWindowNotifyFunc notify_func = send_notification;
+
+void
+takes_window_set_notify_func (TakesWindowNotifyFunc func)
+{
+  notify_func = func != NULL ? func : send_notification;
+}
+
+static void
 job_finished_cb (TakesQueue *queue, TakesJob *job, TakesWindow *self)
 {
-  GApplication *app = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-  g_autoptr (GNotification) notification = NULL;
   g_autoptr (TakesTake) take = NULL;
   const char *title;
   const char *body;
@@ -410,8 +430,7 @@ job_finished_cb (TakesQueue *queue, TakesJob *job, TakesWindow *self)
 
   takes_gallery_reload (self->gallery);
 
-  if (app == NULL || gtk_window_is_active (GTK_WINDOW (self))
-      || !g_settings_get_boolean (self->settings, "notifications"))
+  if (gtk_window_is_active (GTK_WINDOW (self)) || !g_settings_get_boolean (self->settings, "notifications"))
     return;
   take = takes_store_get_take (self->store, takes_job_get_take_id (job), NULL);
   if (take != NULL && takes_take_get_seconds_spent (take) > 0
@@ -435,11 +454,8 @@ job_finished_cb (TakesQueue *queue, TakesJob *job, TakesWindow *self)
       default:
         return;
     }
-  notification = g_notification_new (title);
-  if (body != NULL)
-    g_notification_set_body (notification, body);
   id = g_strdup_printf ("job-%" G_GINT64_FORMAT, takes_job_get_id (job));
-  g_application_send_notification (app, id, notification);
+  notify_func (self, id, title, body);
 }
 
 static void

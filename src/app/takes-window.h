@@ -49,6 +49,17 @@ gboolean takes_window_compare_batch (TakesWindow *self, gint64 batch_id, GError 
 gint64 takes_window_get_project_id (TakesWindow *self);
 void takes_window_set_project_id (TakesWindow *self, gint64 project_id);
 
+/* How the window sends a desktop notification (@body may be NULL): by
+ * default as a GNotification through g_application_send_notification() on
+ * the window's application, and not at all when it has none.
+ * Process-wide; a test passes its own function to see what would be sent,
+ * and NULL to restore the default. */
+typedef void (*TakesWindowNotifyFunc) (TakesWindow *window,
+                                       const char *id,
+                                       const char *title,
+                                       const char *body);
+void takes_window_set_notify_func (TakesWindowNotifyFunc func);
+
 /* A toast that stays until dismissed, with the error's message. */
 void takes_window_show_error (TakesWindow *self, const GError *error);
 /* A toast that goes away by itself. */

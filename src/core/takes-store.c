@@ -964,6 +964,56 @@ migrate (TakesStore *self, guint target, GError **error)
   return TRUE;
 }
 
+/* A read-only connection cannot migrate, so it accepts only a library
+ * already in this build's format. */
+static gboolean
+check_current (TakesStore *self, GError **error)
+{
+  g_autofree char *display = NULL;
+  gint64 version = 0;
+
+  if (!read_pragma_int (self, "user_version", &version, error))
+    return FALSE;
+  if (version == TAKES_STORE_SCHEMA_VERSION)
+    return TRUE;
+  display = g_filename_display_name (self->db_path);
+  g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_OPEN,
+               _ ("The library “%s” is in format %" PRId64 " and can only be read in format %d; open it "
+                  "in Takes once so that it is updated."),
+               display, version, TAKES_STORE_SCHEMA_VERSION);
+  return FALSE;
+}
+
+static gboolean
+find_default_project (TakesStore *self, GError **error)
+{
+  g_autoptr (sqlite3_stmt) find = NULL;
+  int rc;
+
+  find = takes_store_prepare (self, "SELECT id FROM projects WHERE slug = '" DEFAULT_SLUG "'",
+                              _ ("read the library"), error);
+  if (find == NULL)
+    return FALSE;
+  rc = sqlite3_step (find);
+  if (rc == SQLITE_ROW)
+    {
+      self->default_project = sqlite3_column_int64 (find, 0);
+      return TRUE;
+    }
+  if (rc == SQLITE_DONE)
+    {
+      g_autofree char *display = g_filename_display_name (self->db_path);
+
+      g_set_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_CORRUPT,
+                   _ ("The library “%s” has lost its default project; open it in Takes once so that it is "
+                      "made again."),
+                   display);
+      return FALSE;
+    }
+  set_sqlite_error (error, self->db, rc, _ ("read the library"));
+  return FALSE;
+}
+
 static gboolean
 ensure_default_project (TakesStore *self, GError **error)
 {
@@ -1057,12 +1107,12 @@ recover_pending_deletes (TakesStore *self)
 /* Opens the file, refuses what is not a compatible library, then sets the
  * connection up; nothing is written before the checks pass. */
 static gboolean
-open_database (TakesStore *self, gboolean create, GError **error)
+open_database (TakesStore *self, gboolean create, gboolean read_only, GError **error)
 {
   g_autofree char *display = g_filename_display_name (self->db_path);
   g_autofree char *mode = NULL;
   g_autoptr (sqlite3_stmt) stmt = NULL;
-  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
   int rc;
 
   rc = sqlite3_open_v2 (self->db_path, &self->db, flags, NULL);
@@ -1097,7 +1147,10 @@ open_database (TakesStore *self, gboolean create, GError **error)
   if (!check_compatible (self, error))
     return FALSE;
 
-  stmt = takes_store_prepare (self, "PRAGMA journal_mode = WAL", _ ("open the library"), error);
+  /* A reader must not change the mode; the writer that made the library
+   * set it already. */
+  stmt = takes_store_prepare (self, read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode = WAL",
+                              _ ("open the library"), error);
   if (stmt == NULL)
     return FALSE;
   rc = sqlite3_step (stmt);
@@ -1133,7 +1186,8 @@ takes_store_open (const char *data_dir, TakesStoreOpenFlags flags, GError **erro
   self->media_dir = g_build_filename (self->data_dir, "media", NULL);
   self->trash_dir = g_build_filename (self->data_dir, "trash", NULL);
 
-  if ((flags & TAKES_STORE_OPEN_EXISTING) && !g_file_test (self->db_path, G_FILE_TEST_EXISTS))
+  if ((flags & (TAKES_STORE_OPEN_EXISTING | TAKES_STORE_OPEN_READ_ONLY | TAKES_STORE_OPEN_SECONDARY))
+      && !g_file_test (self->db_path, G_FILE_TEST_EXISTS))
     {
       g_autofree char *display = g_filename_display_name (self->data_dir);
 
@@ -1152,7 +1206,15 @@ takes_store_open (const char *data_dir, TakesStoreOpenFlags flags, GError **erro
       return NULL;
     }
 
-  if (!open_database (self, !(flags & TAKES_STORE_OPEN_EXISTING), error)
+  if (flags & (TAKES_STORE_OPEN_READ_ONLY | TAKES_STORE_OPEN_SECONDARY))
+    {
+      if (!open_database (self, FALSE, (flags & TAKES_STORE_OPEN_READ_ONLY) != 0, error)
+          || !check_current (self, error) || !find_default_project (self, error))
+        return NULL;
+      return g_steal_pointer (&self);
+    }
+
+  if (!open_database (self, !(flags & TAKES_STORE_OPEN_EXISTING), FALSE, error)
       || !migrate (self, TAKES_STORE_SCHEMA_VERSION, error) || !ensure_default_project (self, error))
     return NULL;
 
@@ -1171,7 +1233,7 @@ takes_store_create_at_version (const char *db_path, guint version, GError **erro
   g_return_val_if_fail (version <= TAKES_STORE_SCHEMA_VERSION, FALSE);
 
   self->db_path = g_strdup (db_path);
-  if (!open_database (self, TRUE, error))
+  if (!open_database (self, TRUE, FALSE, error))
     return FALSE;
   return migrate (self, version, error);
 }
@@ -2682,16 +2744,78 @@ bind_all (sqlite3_stmt *stmt, GArray *bindings)
     }
 }
 
+void
+takes_take_cursor_set (TakesTakeCursor *cursor, TakesTakeSort sort, TakesTake *take)
+{
+  g_return_if_fail (cursor != NULL);
+  g_return_if_fail (TAKES_IS_TAKE (take));
+
+  cursor->id = takes_take_get_id (take);
+  switch (sort)
+    {
+      case TAKES_TAKE_SORT_UPDATED:
+        cursor->key = takes_take_get_updated (take);
+        break;
+      case TAKES_TAKE_SORT_RATING:
+        cursor->key = takes_take_get_rating (take);
+        break;
+      case TAKES_TAKE_SORT_DURATION:
+        cursor->key = takes_take_get_duration (take);
+        break;
+      case TAKES_TAKE_SORT_CREATED:
+      default:
+        cursor->key = cursor->id;
+        break;
+    }
+}
+
+/* Appends @from's bindings to @to, which then owns their text. */
+static void
+move_bindings (GArray *to, GArray *from)
+{
+  for (guint i = 0; i < from->len; i++)
+    {
+      Binding *b = &g_array_index (from, Binding, i);
+
+      g_array_append_vals (to, b, 1);
+      b->text = NULL;
+    }
+}
+
+/* The column a sort orders by before the id, or NULL for creation order,
+ * which is the id itself. */
+static const char *
+sort_column (TakesTakeSort sort)
+{
+  switch (sort)
+    {
+      case TAKES_TAKE_SORT_UPDATED:
+        return "t.updated_at";
+      case TAKES_TAKE_SORT_RATING:
+        return "t.rating";
+      case TAKES_TAKE_SORT_DURATION:
+        return "t.duration_us";
+      case TAKES_TAKE_SORT_CREATED:
+      default:
+        return NULL;
+    }
+}
+
 GPtrArray *
-takes_store_query_takes (TakesStore *self, const TakesTakeQuery *query, GError **error)
+takes_store_query_takes_after (TakesStore *self,
+                               const TakesTakeQuery *query,
+                               const TakesTakeCursor *after,
+                               GError **error)
 {
   g_autoptr (GArray) bindings = g_array_new (FALSE, TRUE, sizeof (Binding));
   g_autoptr (sqlite3_stmt) stmt = NULL;
   g_autofree char *from_where = NULL;
-  g_autofree char *order_by = NULL;
   g_autofree char *sql = NULL;
+  const char *column;
   const char *dir;
+  const char *beyond;
   gboolean uses_fts = FALSE;
+  int limit;
 
   g_return_val_if_fail (TAKES_IS_STORE (self), NULL);
   g_return_val_if_fail (query != NULL, NULL);
@@ -2702,31 +2826,68 @@ takes_store_query_takes (TakesStore *self, const TakesTakeQuery *query, GError *
   from_where = build_from_where (query, bindings, &uses_fts);
 
   dir = query->ascending ? "ASC" : "DESC";
-  switch (query->sort)
+  beyond = query->ascending ? ">" : "<";
+  limit = query->limit > 0 ? (int)MIN (query->limit, (guint)G_MAXINT) : -1;
+  column = sort_column (query->sort);
+  if (column != NULL && after != NULL)
     {
-      case TAKES_TAKE_SORT_UPDATED:
-        order_by = g_strdup_printf ("t.updated_at %s, t.id %s", dir, dir);
-        break;
-      case TAKES_TAKE_SORT_RATING:
-        order_by = g_strdup_printf ("t.rating %s, t.id %s", dir, dir);
-        break;
-      case TAKES_TAKE_SORT_DURATION:
-        order_by = g_strdup_printf ("t.duration_us %s, t.id %s", dir, dir);
-        break;
-      case TAKES_TAKE_SORT_CREATED:
-      default:
-        /* Ordering by the index's own rowid lets it stop after one page. */
-        order_by = g_strdup_printf ("%s %s", uses_fts ? "takes_fts.rowid" : "t.id", dir);
-        break;
+      /* Two seeks of the (key, rowid) index: the takes after the cursor
+       * that share its key, then those beyond its key. The row value
+       * (key, id) < (?, ?) would say it in one, but SQLite 3.40 then
+       * constrains the key alone and walks every take with an equal key,
+       * most of the library when few takes are rated. */
+      g_autoptr (GArray) beyond_bindings = g_array_new (FALSE, TRUE, sizeof (Binding));
+      g_autofree char *beyond_from_where = NULL;
+      gint64 arm_limit = limit < 0 ? -1 : (gint64)limit + query->offset;
+
+      g_array_set_clear_func (beyond_bindings, binding_clear);
+      bind_number (bindings, after->key);
+      bind_number (bindings, after->id);
+      beyond_from_where = build_from_where (query, beyond_bindings, &uses_fts);
+      bind_number (beyond_bindings, after->key);
+      move_bindings (bindings, beyond_bindings);
+      sql = g_strdup_printf (
+          "SELECT * FROM (SELECT " TAKE_COLUMNS "%s AND %s = ? AND t.id %s ? ORDER BY t.id %s "
+          "LIMIT %" G_GINT64_FORMAT ") UNION ALL SELECT * FROM (SELECT " TAKE_COLUMNS
+          "%s AND %s %s ? ORDER BY %s %s, t.id %s LIMIT %" G_GINT64_FORMAT
+          ") ORDER BY %s %s, id %s LIMIT %d OFFSET %u",
+          from_where, column, beyond, dir, arm_limit, beyond_from_where, column, beyond, column, dir, dir,
+          arm_limit, column + strlen ("t."), dir, dir, limit, query->offset);
     }
-  sql = g_strdup_printf ("SELECT " TAKE_COLUMNS "%s ORDER BY %s LIMIT %d OFFSET %u", from_where, order_by,
-                         query->limit > 0 ? (int)MIN (query->limit, (guint)G_MAXINT) : -1, query->offset);
+  else
+    {
+      g_autofree char *order_by = NULL;
+      g_autofree char *keyset = NULL;
+
+      if (column != NULL)
+        order_by = g_strdup_printf ("%s %s, t.id %s", column, dir, dir);
+      else
+        {
+          /* Ordering by the index's own rowid lets it stop after one page. */
+          const char *id = uses_fts ? "takes_fts.rowid" : "t.id";
+
+          order_by = g_strdup_printf ("%s %s", id, dir);
+          if (after != NULL)
+            {
+              keyset = g_strdup_printf (" AND %s %s ?", id, beyond);
+              bind_number (bindings, after->id);
+            }
+        }
+      sql = g_strdup_printf ("SELECT " TAKE_COLUMNS "%s%s ORDER BY %s LIMIT %d OFFSET %u", from_where,
+                             keyset != NULL ? keyset : "", order_by, limit, query->offset);
+    }
 
   stmt = takes_store_prepare (self, sql, _ ("search the takes"), error);
   if (stmt == NULL)
     return NULL;
   bind_all (stmt, bindings);
   return collect_takes (self, stmt, _ ("search the takes"), error);
+}
+
+GPtrArray *
+takes_store_query_takes (TakesStore *self, const TakesTakeQuery *query, GError **error)
+{
+  return takes_store_query_takes_after (self, query, NULL, error);
 }
 
 gboolean

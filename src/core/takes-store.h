@@ -57,6 +57,14 @@ typedef enum
   /* Skip the media check, for callers that run takes_store_check() in the
    * background after opening. */
   TAKES_STORE_OPEN_SKIP_MEDIA_CHECK = 1 << 1,
+  /* A connection that only reads an existing, current library: nothing is
+   * created, migrated, recovered or checked, and every write fails. For a
+   * worker thread that pages through takes while the main store writes. */
+  TAKES_STORE_OPEN_READ_ONLY = 1 << 2,
+  /* One more connection to a library this process has opened already, for
+   * a worker thread that writes: the first connection migrated it and
+   * finished any interrupted delete, so this one does neither. */
+  TAKES_STORE_OPEN_SECONDARY = 1 << 3,
 } TakesStoreOpenFlags;
 
 typedef enum
@@ -218,6 +226,25 @@ TakesTake *takes_store_get_take (TakesStore *self, gint64 take_id, GError **erro
 TakesTake *takes_store_find_cached (TakesStore *self, const char *cache_key, GError **error);
 /* Array of TakesTake. */
 GPtrArray *takes_store_query_takes (TakesStore *self, const TakesTakeQuery *query, GError **error);
+/* Where a page of takes ended: the sort key and id of its last take. The
+ * next page continues after it (keyset paging), which reads one page however
+ * deep in the list it is, where an OFFSET reads and skips every row before. */
+typedef struct
+{
+  gint64 key; /* the take's value of the sort column: id, updated time, rating or duration */
+  gint64 id;
+} TakesTakeCursor;
+
+/* Sets @cursor to the position of @take in a list sorted by @sort. */
+void takes_take_cursor_set (TakesTakeCursor *cursor, TakesTakeSort sort, TakesTake *take);
+/* The takes of @query that come after @after in the query's order, or from
+ * the start when @after is NULL; the query's offset then skips that many
+ * more. A take whose sort key changed since @after was taken is placed by
+ * its new value. */
+GPtrArray *takes_store_query_takes_after (TakesStore *self,
+                                          const TakesTakeQuery *query,
+                                          const TakesTakeCursor *after,
+                                          GError **error);
 /* How many takes match @query, ignoring its limit and offset. */
 gboolean
 takes_store_count_takes (TakesStore *self, const TakesTakeQuery *query, guint64 *count, GError **error);

@@ -8,6 +8,16 @@
 #include "takes-optimizer-panel.h"
 #include "takes-window.h"
 
+/* Until the pages the grid asked for have come from the list's worker. */
+static void
+wait_for_pages (TakesWindow *window)
+{
+  TakesTakeList *list = takes_gallery_get_list (takes_window_get_gallery (window));
+
+  while (takes_take_list_get_busy (list))
+    g_main_context_iteration (NULL, TRUE);
+}
+
 static TakesWindow *
 open_window (TakesStore *store)
 {
@@ -16,6 +26,7 @@ open_window (TakesStore *store)
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_present (GTK_WINDOW (window));
   app_test_wait_frames (GTK_WIDGET (window), 3);
+  wait_for_pages (window);
   /* GTK holds the toplevel's reference; ours lets the test see it finalized. */
   return g_object_ref (window);
 }
@@ -66,11 +77,145 @@ test_window_opens_large_library (void)
 
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 10000);
   /* Only the rows the grid keeps near the screen were read (at most 30
-   * rows of 8 columns, which may straddle three pages of 120), never the
-   * whole library. */
-  g_assert_cmpuint (takes_take_list_get_n_page_reads (list), <=, 3);
+   * rows of 8 columns, which may straddle three pages of 120, and the page
+   * after, fetched ahead), never the whole library. */
+  g_assert_cmpuint (takes_take_list_get_n_page_reads (list), <=, 4);
   g_test_message ("window with 10,000 takes drawn in %.0f ms", (g_get_monotonic_time () - start) / 1000.0);
 
+  close_window (window);
+}
+
+static GtkWidget *
+find_grid (GtkWidget *widget)
+{
+  if (GTK_IS_GRID_VIEW (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_grid (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Cards on screen, and how many of them wait for their page. */
+static void
+count_cards (GtkWidget *widget, guint *cards, guint *placeholders)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return;
+  if (gtk_widget_has_css_class (widget, "take-card"))
+    {
+      (*cards)++;
+      if (gtk_widget_has_css_class (widget, "placeholder"))
+        (*placeholders)++;
+      return;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    count_cards (child, cards, placeholders);
+}
+
+typedef struct
+{
+  GtkWidget *window;
+  GtkWidget *gallery;
+  GtkWidget *grid;
+  guint cards;
+  guint placeholders;
+  gboolean jumped;
+  gboolean painted;
+} Jump;
+
+/* The jump happens in a frame's update phase, so that frame lays the grid
+ * out and paints it with no page delivered in between: what it paints is
+ * what a person sees in the moment before the pages come. */
+static gboolean
+jump_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
+{
+  Jump *jump = user_data;
+
+  g_assert_true (gtk_widget_activate_action (jump->grid, "list.scroll-to-item", "u", 6000));
+  jump->jumped = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+after_jump_paint_cb (GdkFrameClock *clock, Jump *jump)
+{
+  if (!jump->jumped || jump->painted)
+    return;
+  jump->painted = TRUE;
+  count_cards (jump->gallery, &jump->cards, &jump->placeholders);
+  g_free (app_test_screenshot (jump->window, "gallery-scrolling"));
+}
+
+/* Cards on screen, and how many of them show @stars. */
+static void
+count_cards_with_rating (GtkWidget *widget, const char *stars, guint *cards, guint *rated)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return;
+  if (GTK_IS_LABEL (widget) && gtk_widget_has_css_class (widget, "rating"))
+    {
+      (*cards)++;
+      if (g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), stars) == 0)
+        (*rated)++;
+      return;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    count_cards_with_rating (child, stars, cards, rated);
+}
+
+static void
+test_window_scrolling_fills_placeholders (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("scrolling");
+  Jump jump = { 0 };
+  GdkFrameClock *clock;
+  gulong handler;
+  TakesWindow *window;
+  TakesTakeList *list;
+  guint cards = 0;
+  guint placeholders = 0;
+  guint reads;
+
+  app_test_fill_store (store, 10000);
+  window = open_window (store);
+  jump.window = GTK_WIDGET (window);
+  jump.gallery = GTK_WIDGET (takes_window_get_gallery (window));
+  jump.grid = find_grid (jump.gallery);
+  g_assert_nonnull (jump.grid);
+  list = takes_gallery_get_list (TAKES_GALLERY (jump.gallery));
+  reads = takes_take_list_get_n_page_reads (list);
+
+  /* A jump far down: the cards are laid out at once, empty until their
+   * pages come from the worker. */
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+  handler = g_signal_connect (clock, "after-paint", G_CALLBACK (after_jump_paint_cb), &jump);
+  gtk_widget_add_tick_callback (jump.grid, jump_tick_cb, &jump, NULL);
+  while (!jump.painted)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (clock, handler);
+  g_test_message ("%u of %u cards painted after the jump waited for their page", jump.placeholders,
+                  jump.cards);
+  g_assert_cmpuint (jump.cards, >, 0);
+  g_assert_cmpuint (jump.placeholders, ==, jump.cards);
+
+  wait_for_pages (window);
+  app_test_wait_frames (GTK_WIDGET (window), 2);
+  cards = placeholders = 0;
+  count_cards (jump.gallery, &cards, &placeholders);
+  g_assert_cmpuint (cards, >, 0);
+  g_assert_cmpuint (placeholders, ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 10000);
+  /* The pages around position 6000 and their neighbours, not the 50 in between. */
+  g_assert_cmpuint (takes_take_list_get_n_page_reads (list) - reads, <=, 6);
+  g_free (app_test_screenshot (GTK_WIDGET (window), "gallery-scrolled"));
   close_window (window);
 }
 
@@ -92,6 +237,7 @@ test_window_filters_and_search_narrow (void)
 
   takes_gallery_set_search_text (gallery, "whale");
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 100);
+  wait_for_pages (window);
   for (guint i = 0; i < 100; i += 17)
     {
       g_autoptr (TakesTake) take = g_list_model_get_item (G_LIST_MODEL (list), i);
@@ -206,17 +352,34 @@ test_window_bulk_actions_change_every_selected_take (void)
   list = takes_gallery_get_list (gallery);
   takes_take_list_set_tag (list, "hero");
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 6);
+  wait_for_pages (window);
   takes_gallery_select_all (gallery);
   ids = takes_gallery_get_selected_ids (gallery);
   g_assert_cmpuint (ids->len, ==, 6);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.rate", "u", 4));
+  /* The cards show the rating at once, before the writer has stored it. */
   {
-    g_autoptr (GArray) still = takes_gallery_get_selected_ids (gallery);
-    g_assert_cmpuint (still->len, ==, 6);
+    guint cards = 0;
+    guint rated = 0;
+
+    count_cards_with_rating (GTK_WIDGET (gallery), "★★★★", &cards, &rated);
+    g_assert_cmpuint (cards, >, 1);
+    g_assert_cmpuint (rated, ==, cards);
+    g_assert_true (takes_take_list_get_busy (list));
   }
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.reject", NULL));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.add-tag", "s", "campaign"));
+  /* The edits are stored on the list's writer thread; the takes read back
+   * replace the old ones in place, and stay selected. */
+  wait_for_pages (window);
+  {
+    g_autoptr (GArray) still = takes_gallery_get_selected_ids (gallery);
+
+    g_assert_cmpuint (still->len, ==, 6);
+    for (guint i = 0; i < still->len; i++)
+      g_assert_cmpint (g_array_index (still, gint64, i), ==, g_array_index (ids, gint64, i));
+  }
   for (guint i = 0; i < ids->len; i++)
     {
       g_autoptr (TakesTake) take = takes_store_get_take (store, g_array_index (ids, gint64, i), NULL);
@@ -511,6 +674,8 @@ main (int argc, char **argv)
   g_test_add_func ("/window/open/empty-library", test_window_opens_empty);
   g_test_add_func ("/window/open/ten-thousand-takes-reads-only-visible-pages",
                    test_window_opens_large_library);
+  g_test_add_func ("/window/gallery/scrolling-fills-placeholder-cards",
+                   test_window_scrolling_fills_placeholders);
   g_test_add_func ("/window/gallery/filters-and-search-narrow-the-grid",
                    test_window_filters_and_search_narrow);
   g_test_add_func ("/window/gallery/selection-shows-the-inspector", test_window_selection_shows_inspector);

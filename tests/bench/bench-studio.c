@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "takes-window.h"
 
@@ -65,6 +66,15 @@ make_library (const char *name, guint n)
   return store;
 }
 
+static double
+thread_cpu_ms (void)
+{
+  struct timespec now;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &now);
+  return now.tv_sec * 1e3 + now.tv_nsec / 1e6;
+}
+
 static void
 after_paint_cb (GdkFrameClock *clock, gpointer user_data)
 {
@@ -73,10 +83,12 @@ after_paint_cb (GdkFrameClock *clock, gpointer user_data)
   *drawn = TRUE;
 }
 
-/* Milliseconds from opening the library in @dir to the window's first frame. */
+/* Milliseconds from opening the library in @dir to the window's first
+ * frame; @cpu_ms_out gets the main thread's own CPU time in that span. */
 static double
-cold_start (const char *name, TakesWindow **window_out)
+cold_start (const char *name, TakesWindow **window_out, double *cpu_ms_out)
 {
+  double cpu_start = thread_cpu_ms ();
   g_autofree char *dir = g_build_filename (root, name, NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (TakesStore) store = NULL;
@@ -101,6 +113,8 @@ cold_start (const char *name, TakesWindow **window_out)
     ms = (g_get_monotonic_time () - start) / 1000.0;
     g_signal_handler_disconnect (clock, id);
   }
+  if (cpu_ms_out != NULL)
+    *cpu_ms_out = thread_cpu_ms () - cpu_start;
   *window_out = window;
   return ms;
 }
@@ -130,7 +144,49 @@ typedef struct
   gint64 worst;
   double step;
   gboolean done;
+  /* The main thread's own CPU time in each phase of a frame: what the
+   * studio's code costs, apart from waiting for a busy machine's cores. */
+  double frame_start;
+  double layout_done;
+  double layout_total;
+  double layout_worst;
+  double paint_total;
+  double paint_worst;
+  guint measured;
+  guint over_budget;
 } Scroll;
+
+static void
+before_paint_cb (GdkFrameClock *clock, Scroll *scroll)
+{
+  scroll->frame_start = thread_cpu_ms ();
+}
+
+/* Connected after GTK's own handlers, so the window's layout (binding the
+ * cards scrolled into view) and paint (snapshot and render) are done. */
+static void
+layout_cb (GdkFrameClock *clock, Scroll *scroll)
+{
+  scroll->layout_done = thread_cpu_ms ();
+}
+
+static void
+paint_cb (GdkFrameClock *clock, Scroll *scroll)
+{
+  double now = thread_cpu_ms ();
+  double layout = scroll->layout_done - scroll->frame_start;
+  double paint = now - scroll->layout_done;
+
+  if (scroll->frame_start == 0 || scroll->done)
+    return;
+  scroll->measured++;
+  scroll->layout_total += layout;
+  scroll->paint_total += paint;
+  scroll->layout_worst = MAX (scroll->layout_worst, layout);
+  scroll->paint_worst = MAX (scroll->paint_worst, paint);
+  if (layout + paint > scroll->interval / 1000.0)
+    scroll->over_budget++;
+}
 
 static gboolean
 scroll_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
@@ -160,6 +216,82 @@ scroll_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The best of a few runs of one page read, in milliseconds. */
+static double
+time_page (TakesStore *store, const TakesTakeQuery *query, const TakesTakeCursor *after)
+{
+  double best = G_MAXDOUBLE;
+
+  for (guint run = 0; run < 5; run++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) page = NULL;
+      gint64 start = g_get_monotonic_time ();
+
+      page = takes_store_query_takes_after (store, query, after, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (page->len, ==, query->limit);
+      best = MIN (best, (g_get_monotonic_time () - start) / 1000.0);
+    }
+  return best;
+}
+
+/* The gallery's page reads deep in the library: OFFSET paging, which reads
+ * and skips every row before the page, against keyset paging, which
+ * resumes after the last take of the page before (the peer). */
+static void
+bench_deep_pages (const char *name, guint n)
+{
+  static const struct
+  {
+    TakesTakeSort sort;
+    const char *label;
+  } sorts[] = {
+    { TAKES_TAKE_SORT_CREATED, "newest first" },
+    { TAKES_TAKE_SORT_UPDATED, "last changed first" },
+    { TAKES_TAKE_SORT_RATING, "best rated first" },
+  };
+  g_autofree char *dir = g_build_filename (root, name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TakesStore) store = takes_store_open (dir, TAKES_STORE_OPEN_READ_ONLY, &error);
+  const guint page_size = 120;
+  guint deep;
+
+  g_assert_no_error (error);
+  if (n < 3 * page_size)
+    return;
+  deep = (n / page_size - 1) * page_size;
+  printf ("%-44s %10s %10s %10s\n", "gallery page read (120 takes)", "offset ms", "keyset ms", "ratio");
+  for (guint i = 0; i < G_N_ELEMENTS (sorts); i++)
+    {
+      g_autoptr (GPtrArray) before = NULL;
+      TakesTakeQuery query;
+      TakesTakeCursor cursor;
+      double first_ms, offset_ms, keyset_ms;
+      g_autofree char *label = NULL;
+
+      takes_take_query_init (&query);
+      query.sort = sorts[i].sort;
+      query.limit = page_size;
+      first_ms = time_page (store, &query, NULL);
+      query.offset = deep;
+      offset_ms = time_page (store, &query, NULL);
+      /* The page before, as the list has it when a view scrolls down. */
+      query.offset = deep - page_size;
+      before = takes_store_query_takes_after (store, &query, NULL, &error);
+      g_assert_no_error (error);
+      takes_take_cursor_set (&cursor, query.sort, g_ptr_array_index (before, before->len - 1));
+      query.offset = 0;
+      keyset_ms = time_page (store, &query, &cursor);
+
+      label = g_strdup_printf ("%s, page at %u", sorts[i].label, deep);
+      printf ("  %-42s %10.2f %10.2f %10.1f\n", label, offset_ms, keyset_ms, offset_ms / keyset_ms);
+      g_free (g_steal_pointer (&label));
+      label = g_strdup_printf ("%s, first page", sorts[i].label);
+      printf ("  %-42s %10.2f %10s\n", label, first_ms, "");
+    }
+}
+
 static void
 destroy_window (TakesWindow *window)
 {
@@ -176,6 +308,7 @@ main (int argc, char **argv)
   g_autofree char *cache = NULL;
   TakesWindow *window = NULL;
   double empty_ms, full_ms;
+  double empty_cpu_ms = 0, full_cpu_ms = 0;
   gint64 start;
 
   root = g_dir_make_tmp ("takes-bench-studio-XXXXXX", NULL);
@@ -194,12 +327,12 @@ main (int argc, char **argv)
 
   /* The first window of the process also loads GTK's theme and fonts; it is
    * left out so both figures compare the same, warm work. */
-  cold_start ("empty", &window);
+  cold_start ("empty", &window, NULL);
   destroy_window (window);
 
-  empty_ms = cold_start ("empty", &window);
+  empty_ms = cold_start ("empty", &window, &empty_cpu_ms);
   destroy_window (window);
-  full_ms = cold_start ("full", &window);
+  full_ms = cold_start ("full", &window, &full_cpu_ms);
   destroy_window (window);
 
   printf ("%-44s %10s %10s\n", "cold start to first frame", "ms", "target");
@@ -210,6 +343,10 @@ main (int argc, char **argv)
             full_ms < TARGET_START_MS ? "ok" : "SLOWER THAN TARGET");
   }
   printf ("%-44s %10.2f\n", "  ratio full / empty", full_ms / empty_ms);
+  printf ("%-44s %10.1f ms empty, %.1f ms full\n", "  main thread CPU in that time", empty_cpu_ms,
+          full_cpu_ms);
+
+  bench_deep_pages ("full", n);
 
   {
     Scroll scroll = { 0 };
@@ -217,7 +354,7 @@ main (int argc, char **argv)
     GdkFrameClock *clock;
     guint pixels;
 
-    cold_start ("scroll", &window);
+    cold_start ("scroll", &window, NULL);
     grid = find_descendant (GTK_WIDGET (takes_window_get_gallery (window)), GTK_TYPE_GRID_VIEW);
     scroll.adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (grid));
     clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
@@ -230,9 +367,13 @@ main (int argc, char **argv)
     pixels = (guint)gtk_adjustment_get_upper (scroll.adjustment);
     scroll.step = MAX (1.0, (double)pixels / SCROLL_FRAMES);
     start = g_get_monotonic_time ();
+    g_signal_connect_after (clock, "before-paint", G_CALLBACK (before_paint_cb), &scroll);
+    g_signal_connect_after (clock, "layout", G_CALLBACK (layout_cb), &scroll);
+    g_signal_connect_after (clock, "paint", G_CALLBACK (paint_cb), &scroll);
     gtk_widget_add_tick_callback (grid, scroll_tick_cb, &scroll, NULL);
     while (!scroll.done)
       g_main_context_iteration (NULL, TRUE);
+    g_signal_handlers_disconnect_by_data (clock, &scroll);
     printf ("%-44s %10u takes, %u px\n", "gallery scroll", MIN (n, SCROLL_TAKES), pixels);
     printf ("%-44s %10u\n", "  frames", scroll.frames);
     printf ("%-44s %10u (%.1f %%)\n", "  dropped (later than 1.5 intervals)", scroll.dropped,
@@ -240,6 +381,15 @@ main (int argc, char **argv)
     printf ("%-44s %10.1f ms (interval %.1f ms)\n", "  worst frame gap", scroll.worst / 1000.0,
             scroll.interval / 1000.0);
     printf ("%-44s %10.1f s\n", "  wall time", (g_get_monotonic_time () - start) / 1e6);
+    if (scroll.measured > 0)
+      {
+        printf ("%-44s %10.2f ms mean, %.2f ms worst\n", "  main thread CPU: update + layout",
+                scroll.layout_total / scroll.measured, scroll.layout_worst);
+        printf ("%-44s %10.2f ms mean, %.2f ms worst\n", "  main thread CPU: paint",
+                scroll.paint_total / scroll.measured, scroll.paint_worst);
+        printf ("%-44s %10u of %u\n", "  frames whose main-thread CPU > interval", scroll.over_budget,
+                scroll.measured);
+      }
     destroy_window (window);
   }
 

@@ -683,6 +683,203 @@ test_store_query_sort_and_paging (Fixture *f, gconstpointer data)
   assert_ids (ids, (gint64[]){ t[3] }, 1);
 }
 
+/* Reads every take of @query a page of @page_size at a time, each page
+ * continuing after the last take of the one before, and checks each page
+ * against the same page read with OFFSET. */
+static GArray *
+keyset_ids (Fixture *f, const TakesTakeQuery *query, guint page_size)
+{
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  TakesTakeCursor cursor = { 0 };
+  gboolean started = FALSE;
+
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) page = NULL;
+      g_autoptr (GArray) by_offset = NULL;
+      TakesTakeQuery q = *query;
+
+      q.limit = page_size;
+      page = takes_store_query_takes_after (f->store, &q, started ? &cursor : NULL, &error);
+      g_assert_no_error (error);
+      q.offset = ids->len;
+      by_offset = query_ids (f, &q);
+      g_assert_cmpuint (page->len, ==, by_offset->len);
+      for (guint i = 0; i < page->len; i++)
+        {
+          gint64 id = takes_take_get_id (page->pdata[i]);
+
+          g_assert_cmpint (id, ==, g_array_index (by_offset, gint64, i));
+          g_array_append_val (ids, id);
+        }
+      if (page->len < page_size)
+        break;
+      takes_take_cursor_set (&cursor, query->sort, page->pdata[page->len - 1]);
+      started = TRUE;
+    }
+  return ids;
+}
+
+static void
+test_store_query_keyset_matches_offset (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) takes = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) error = NULL;
+  const char *texts[] = { NULL, "fox", "\"red fox\"" };
+  const char *tags[] = { NULL, "hero" };
+  const guint min_ratings[] = { 0, 2 };
+  const guint decisions[] = { 0, 1 << TAKES_DECISION_NONE };
+  guint n_queries = 0;
+
+  /* Added in one transaction, the takes share their creation and update
+   * times; durations and ratings repeat, so every sort has long runs of
+   * equal keys that only the id breaks. */
+  for (guint i = 0; i < 160; i++)
+    {
+      g_autofree char *prompt = g_strdup_printf ("%s %u", i % 4 == 0 ? "a red fox" : "a grey cat", i);
+      TakesTake *take = store_test_take (prompt);
+
+      takes_take_set_video_info (take, 64, 64, 9, 16.0, (gint64)(i % 5) * G_USEC_PER_SEC);
+      if (i % 3 == 0)
+        takes_take_set_tags (take, (const char *const[]){ "hero", NULL });
+      g_ptr_array_add (takes, take);
+    }
+  g_assert_true (takes_store_add_takes (f->store, takes, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < takes->len; i += 2)
+    g_assert_true (takes_store_set_rating (f->store, takes_take_get_id (takes->pdata[i]), i % 6, NULL));
+  g_assert_true (takes_store_set_decision (f->store, takes_take_get_id (takes->pdata[7]),
+                                           TAKES_DECISION_APPROVED, NULL));
+
+  for (TakesTakeSort sort = TAKES_TAKE_SORT_CREATED; sort <= TAKES_TAKE_SORT_DURATION; sort++)
+    for (guint asc = 0; asc < 2; asc++)
+      for (guint t = 0; t < G_N_ELEMENTS (texts); t++)
+        for (guint g = 0; g < G_N_ELEMENTS (tags); g++)
+          for (guint r = 0; r < G_N_ELEMENTS (min_ratings); r++)
+            for (guint d = 0; d < G_N_ELEMENTS (decisions); d++)
+              {
+                g_autoptr (GArray) all = NULL;
+                g_autoptr (GArray) paged = NULL;
+                TakesTakeQuery q;
+
+                takes_take_query_init (&q);
+                q.sort = sort;
+                q.ascending = asc;
+                q.text = texts[t];
+                q.tag = tags[g];
+                q.min_rating = min_ratings[r];
+                q.decision_mask = decisions[d];
+                all = query_ids (f, &q);
+                paged = keyset_ids (f, &q, 7);
+                g_assert_cmpuint (paged->len, ==, all->len);
+                g_assert_cmpmem (paged->data, paged->len * sizeof (gint64), all->data,
+                                 all->len * sizeof (gint64));
+                if (t == 0 && g == 0 && r == 0 && d == 0)
+                  g_assert_cmpuint (all->len, ==, 160);
+                n_queries++;
+              }
+  g_assert_cmpuint (n_queries, ==, 4 * 2 * 3 * 2 * 2 * 2);
+}
+
+static void
+test_store_query_keyset_with_offset (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) first = NULL;
+  g_autoptr (GPtrArray) after = NULL;
+  g_autoptr (GArray) by_offset = NULL;
+  g_autoptr (GError) error = NULL;
+  TakesTakeCursor cursor;
+  TakesTakeQuery q;
+
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *prompt = g_strdup_printf ("shot %u", i);
+      gint64 id = add_take (f, prompt);
+
+      g_assert_true (takes_store_set_rating (f->store, id, i % 3, NULL));
+    }
+
+  /* A jump past pages never read: the last cursor known, then an offset. */
+  takes_take_query_init (&q);
+  q.sort = TAKES_TAKE_SORT_RATING;
+  q.limit = 10;
+  first = takes_store_query_takes_after (f->store, &q, NULL, &error);
+  g_assert_no_error (error);
+  takes_take_cursor_set (&cursor, q.sort, first->pdata[9]);
+  g_assert_cmpint (cursor.key, ==, takes_take_get_rating (first->pdata[9]));
+  g_assert_cmpint (cursor.id, ==, takes_take_get_id (first->pdata[9]));
+  q.offset = 12;
+  after = takes_store_query_takes_after (f->store, &q, &cursor, &error);
+  g_assert_no_error (error);
+  q.offset = 22;
+  by_offset = query_ids (f, &q);
+  g_assert_cmpuint (after->len, ==, 10);
+  g_assert_cmpuint (by_offset->len, ==, 10);
+  for (guint i = 0; i < after->len; i++)
+    g_assert_cmpint (takes_take_get_id (after->pdata[i]), ==, g_array_index (by_offset, gint64, i));
+
+  /* Past the end there is nothing, and no error. */
+  takes_take_query_init (&q);
+  takes_take_cursor_set (&cursor, q.sort, first->pdata[0]);
+  cursor.id = 0;
+  g_clear_pointer (&after, g_ptr_array_unref);
+  after = takes_store_query_takes_after (f->store, &q, &cursor, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (after->len, ==, 0);
+}
+
+static void
+test_store_open_read_only (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TakesStore) reader = NULL;
+  g_autoptr (TakesStore) missing = NULL;
+  g_autoptr (GPtrArray) takes = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *nowhere = g_build_filename (f->dir, "nowhere", NULL);
+  TakesTakeQuery q;
+  gint64 id;
+
+  add_take (f, "before the reader");
+  reader = takes_store_open (f->dir, TAKES_STORE_OPEN_READ_ONLY, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (takes_store_get_default_project (reader), ==, takes_store_get_default_project (f->store));
+
+  /* The writer keeps writing; the reader sees each commit. */
+  id = add_take (f, "after the reader");
+  takes_take_query_init (&q);
+  takes = takes_store_query_takes (reader, &q, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (takes->len, ==, 2);
+  g_assert_cmpint (takes_take_get_id (takes->pdata[0]), ==, id);
+
+  g_assert_false (takes_store_set_rating (reader, id, 3, &error));
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == TAKES_STORE_ERROR);
+  g_clear_error (&error);
+  g_assert_false (takes_store_set_notes (reader, id, "no", &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* A second writer shares the library without redoing what opening did. */
+  {
+    g_autoptr (TakesStore) writer = takes_store_open (f->dir, TAKES_STORE_OPEN_SECONDARY, &error);
+    g_autoptr (TakesTake) seen = NULL;
+
+    g_assert_no_error (error);
+    g_assert_true (takes_store_set_rating (writer, id, 3, &error));
+    g_assert_no_error (error);
+    seen = takes_store_get_take (f->store, id, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (takes_take_get_rating (seen), ==, 3);
+  }
+
+  missing = takes_store_open (nowhere, TAKES_STORE_OPEN_READ_ONLY, &error);
+  g_assert_error (error, TAKES_STORE_ERROR, TAKES_STORE_ERROR_NO_LIBRARY);
+  g_assert_null (missing);
+  g_assert_false (g_file_test (nowhere, G_FILE_TEST_EXISTS));
+}
+
 /* Full-text search ------------------------------------------------------------- */
 
 static GArray *
@@ -1387,6 +1584,9 @@ main (int argc, char **argv)
   ADD ("takes/file-size-limit", test_store_file_size_limit);
   ADD ("query/filters", test_store_query_filters);
   ADD ("query/sort-and-paging", test_store_query_sort_and_paging);
+  ADD ("query/keyset-paging-matches-offset-paging", test_store_query_keyset_matches_offset);
+  ADD ("query/keyset-paging-with-offset", test_store_query_keyset_with_offset);
+  ADD ("open/read-only-sees-writes-and-refuses-writes", test_store_open_read_only);
   ADD ("search/english", test_store_search_english);
   ADD ("search/chinese", test_store_search_chinese);
   ADD ("search/follows-changes", test_store_search_follows_changes);
