@@ -17,6 +17,7 @@ struct _TakesPlayerPaintable
 
   GBytes *frame;
   int width, height;
+  int full_width, full_height; /* at 1:1; 0 when the frame's own */
   gsize stride;
   guint cols, rows;
 
@@ -201,20 +202,24 @@ static int
 takes_player_paintable_get_intrinsic_width (GdkPaintable *paintable)
 {
   TakesPlayerPaintable *self = TAKES_PLAYER_PAINTABLE (paintable);
+  int width;
 
   if (self->frame == NULL)
     return 0;
-  return shows_one_cell (self) ? cell_width (self) : self->width;
+  width = self->full_width > 0 ? self->full_width : self->width;
+  return shows_one_cell (self) ? width / (int)self->cols : width;
 }
 
 static int
 takes_player_paintable_get_intrinsic_height (GdkPaintable *paintable)
 {
   TakesPlayerPaintable *self = TAKES_PLAYER_PAINTABLE (paintable);
+  int height;
 
   if (self->frame == NULL)
     return 0;
-  return shows_one_cell (self) ? cell_height (self) : self->height;
+  height = self->full_height > 0 ? self->full_height : self->height;
+  return shows_one_cell (self) ? height / (int)self->rows : height;
 }
 
 static void
@@ -291,6 +296,25 @@ takes_player_paintable_set_frame (
       || old_height != takes_player_paintable_get_intrinsic_height (GDK_PAINTABLE (self)))
     gdk_paintable_invalidate_size (GDK_PAINTABLE (self));
   gdk_paintable_invalidate_contents (GDK_PAINTABLE (self));
+}
+
+void
+takes_player_paintable_set_size (TakesPlayerPaintable *self, int width, int height)
+{
+  int old_width, old_height;
+
+  g_return_if_fail (TAKES_IS_PLAYER_PAINTABLE (self));
+  width = MAX (width, 0);
+  height = MAX (height, 0);
+  if (self->full_width == width && self->full_height == height)
+    return;
+  old_width = takes_player_paintable_get_intrinsic_width (GDK_PAINTABLE (self));
+  old_height = takes_player_paintable_get_intrinsic_height (GDK_PAINTABLE (self));
+  self->full_width = width;
+  self->full_height = height;
+  if (old_width != takes_player_paintable_get_intrinsic_width (GDK_PAINTABLE (self))
+      || old_height != takes_player_paintable_get_intrinsic_height (GDK_PAINTABLE (self)))
+    gdk_paintable_invalidate_size (GDK_PAINTABLE (self));
 }
 
 GdkTexture *

@@ -35,6 +35,10 @@ TakesPlayerPaintable *takes_player_paintable_new (void);
 void takes_player_paintable_set_frame (
     TakesPlayerPaintable *self, GBytes *bgra, int width, int height, gsize stride, guint cols, guint rows);
 GdkTexture *takes_player_paintable_get_texture (TakesPlayerPaintable *self);
+/* The size of the whole frame at 1:1, which the paintable reports and draws
+ * frames at even when they come smaller (converted to the size they are
+ * shown at); 0×0 takes each frame's own size. */
+void takes_player_paintable_set_size (TakesPlayerPaintable *self, int width, int height);
 
 void takes_player_paintable_set_view (TakesPlayerPaintable *self, TakesPlayerView view);
 TakesPlayerView takes_player_paintable_get_view (TakesPlayerPaintable *self);

@@ -2,17 +2,31 @@
  *
  * One pipeline per player. Each take is opened with the media core's file
  * source (so a damaged file's demuxer errors reach the bus) and decoded by
- * decodebin; one take goes through videoconvert to a BGRA appsink, several are
- * composited into a grid by compositor, a sequence is joined by concat. The
- * appsink syncs on the pipeline clock and never drops; its samples are handed
- * to the main thread through a one-slot mailbox, so a slow main loop replaces
- * a frame (counted as dropped) instead of queueing them.
+ * decodebin; one take goes through videoconvertscale to a BGRA appsink,
+ * several are composited into a grid by the core's compare bin, a sequence is
+ * joined by concat. The appsink syncs on the pipeline clock and never drops;
+ * its samples are handed to the main thread through a one-slot mailbox, so a
+ * slow main loop replaces a frame (counted as dropped) instead of queueing
+ * them.
+ *
+ * Frames are converted straight to the size the picture is drawn at (in steps
+ * of FIT_STEP pixels, so dragging the window renegotiates now and then, not at
+ * every pixel): at 1080p, or four takes at 720p, most of the per-frame cost is
+ * converting and drawing pixels that would only be scaled away.
  *
  * Seeks aim at the middle of a frame: the decoder keeps the frame that covers
  * that time, and compositor's output frames then start mid-frame too, so the
  * frame every input shows is the one covering the output's start. One take
- * loops by segment seeks, without a flush; composited takes loop by a
- * flushing seek at the end, as compositor does not pass segment seeks on.
+ * loops by segment seeks, without a flush. Compositor cannot: after a
+ * segment seek that does not flush it ends its output (GStreamer 1.22), so
+ * composited takes loop forwards each on its own. The player's seek reaches
+ * compositor without an end, and each take's branch is given the loop's end;
+ * when a take's segment is done, that take alone seeks back to the loop's
+ * start without a flush, and its new segment is made to start at the running
+ * time where the loop begins again, so compositor sees one endless stream in
+ * which every take shows the same frame. Output frames past the loop's end
+ * are numbered back into it. Backwards, composited takes loop by a flushing
+ * seek at the end.
  */
 #include "config.h"
 
@@ -22,7 +36,9 @@
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 #include <math.h>
+#include <string.h>
 
+#include "takes-compare.h"
 #include "takes-media-private.h"
 #include "takes-media.h"
 #include "takes-player.h"
@@ -30,6 +46,8 @@
 #define NO_VIDEO_MESSAGE "takes-player-no-video"
 #define BRANCH_KEY "takes-player-branch"
 #define LOOP_MESSAGE "takes-player-loop"
+#define BRANCH_LOOP_MESSAGE "takes-player-branch-loop"
+#define FIT_STEP 64
 
 typedef enum
 {
@@ -64,6 +82,12 @@ typedef struct
   gboolean closing;
   gboolean have_stream;
   gboolean have_video;
+  /* A grid's forward loop (under lock): where this take's segment ends
+   * (NONE when it does not loop on its own), the running time its next
+   * segment starts at (NONE: as it comes), and the seek it belongs to. */
+  GstClockTime loop_stop;
+  GstClockTime next_base;
+  guint generation;
 } Branch;
 
 struct _TakesPlayer
@@ -96,6 +120,16 @@ struct _TakesPlayer
   GCancellable *cancellable;
 
   GstElement *pipeline;
+  TakesCompareLayout *plan;                   /* the grid's, from the probed takes */
+  Branch *branches[TAKES_PLAYER_MAX_SOURCES]; /* owned by their bins */
+  gboolean branch_looping;                    /* the grid loops forwards, each take on its own */
+  guint loop_from;                            /* where the seek that started the loop went */
+  guint loops[TAKES_PLAYER_MAX_SOURCES];      /* times each take has gone back */
+  GstElement *compare;                        /* the grid's compare bin, owned by the pipeline */
+  GPtrArray *size_filters;                    /* the capsfilters that set one take's size */
+  int full_width, full_height;                /* a frame at 1:1 */
+  int out_width, out_height;                  /* the size frames are converted to now */
+  guint fit_idle;
   GstBus *bus;
   guint bus_watch;
   Mailbox *mailbox;
@@ -380,6 +414,10 @@ show_sample (TakesPlayer *self, GstSample *sample)
         gst_segment_to_running_time_full (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer), &t);
       else
         gst_segment_to_stream_time_full (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer), &t);
+      /* Backwards, compositor's output frames end mid-frame where the seek
+       * stopped, so they start half a frame before the frame they show. */
+      if (self->layout == LAYOUT_GRID && segment->rate < 0)
+        t += frame_start_ns (self, 1) / 2;
     }
   if (self->layout == LAYOUT_SEQUENCE)
     {
@@ -394,7 +432,15 @@ show_sample (TakesPlayer *self, GstSample *sample)
           start += self->infos[i]->n_frames;
         }
     }
-  set_frame (self, MIN (frame_at_ns (self, t), last_frame (self)));
+  {
+    guint frame = frame_at_ns (self, t);
+    guint first = first_playable (self), last = last_playable (self);
+
+    /* A grid looping take by take runs on past the loop's end. */
+    if (self->layout == LAYOUT_GRID && self->branch_looping && frame > last)
+      frame = first + (frame - last - 1) % (last - first + 1);
+    set_frame (self, MIN (frame, last_frame (self)));
+  }
 }
 
 static gboolean
@@ -613,6 +659,79 @@ make_element (const char *factory, GError **error)
   return element;
 }
 
+/* The player's flushing seek reaches each take with the take's own loop end
+ * and as a segment seek, so the take says when it is done. */
+static GstPadProbeReturn
+branch_seek_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Branch *branch = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstClockTime stop;
+  GstSeekFlags flags;
+  GstSeekType start_type, stop_type;
+  GstFormat format;
+  gint64 start, old_stop;
+  double rate;
+  GstEvent *seek;
+
+  if (event == NULL || GST_EVENT_TYPE (event) != GST_EVENT_SEEK)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_seek (event, &rate, &format, &flags, &start_type, &start, &stop_type, &old_stop);
+  g_mutex_lock (&branch->lock);
+  stop = branch->loop_stop;
+  g_mutex_unlock (&branch->lock);
+  if (!(flags & GST_SEEK_FLAG_FLUSH) || !GST_CLOCK_TIME_IS_VALID (stop))
+    return GST_PAD_PROBE_OK;
+  seek = gst_event_new_seek (rate, format, flags | GST_SEEK_FLAG_SEGMENT, start_type, start,
+                             GST_SEEK_TYPE_SET, (gint64)stop);
+  /* Compositor matches the flush that comes back to its seek by number. */
+  gst_event_set_seqnum (seek, gst_event_get_seqnum (event));
+  gst_event_unref (event);
+  GST_PAD_PROBE_INFO_DATA (info) = seek;
+  return GST_PAD_PROBE_OK;
+}
+
+/* A take's segment done goes no further (compositor would end on it); the
+ * main thread sends the take back. Its next segment is moved to where the
+ * loop begins again in running time. */
+static GstPadProbeReturn
+branch_event_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Branch *branch = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstPadProbeReturn ret = GST_PAD_PROBE_OK;
+
+  if (event == NULL)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&branch->lock);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT_DONE && GST_CLOCK_TIME_IS_VALID (branch->loop_stop))
+    {
+      gst_element_post_message (
+          branch->bin, gst_message_new_application (
+                           GST_OBJECT (branch->bin),
+                           gst_structure_new (BRANCH_LOOP_MESSAGE, "index", G_TYPE_UINT, branch->index,
+                                              "generation", G_TYPE_UINT, branch->generation, NULL)));
+      ret = GST_PAD_PROBE_DROP;
+    }
+  else if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT && GST_CLOCK_TIME_IS_VALID (branch->next_base))
+    {
+      const GstSegment *segment;
+      GstSegment moved;
+      GstEvent *replacement;
+
+      gst_event_parse_segment (event, &segment);
+      gst_segment_copy_into (segment, &moved);
+      moved.base = branch->next_base;
+      branch->next_base = GST_CLOCK_TIME_NONE;
+      replacement = gst_event_new_segment (&moved);
+      gst_event_set_seqnum (replacement, gst_event_get_seqnum (event));
+      gst_event_unref (event);
+      GST_PAD_PROBE_INFO_DATA (info) = replacement;
+    }
+  g_mutex_unlock (&branch->lock);
+  return ret;
+}
+
 static gboolean
 add_branch (TakesPlayer *self, guint index, GstPad *target, GError **error)
 {
@@ -620,6 +739,14 @@ add_branch (TakesPlayer *self, guint index, GstPad *target, GError **error)
   GstElement *bin = gst_bin_new (NULL);
 
   g_mutex_init (&branch->lock);
+  branch->loop_stop = GST_CLOCK_TIME_NONE;
+  branch->next_base = GST_CLOCK_TIME_NONE;
+  self->branches[index] = branch;
+  if (self->layout == LAYOUT_GRID)
+    {
+      gst_pad_add_probe (target, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, branch_seek_cb, branch, NULL);
+      gst_pad_add_probe (target, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, branch_event_cb, branch, NULL);
+    }
   branch->pipeline = self->pipeline;
   branch->bin = bin;
   branch->target = gst_object_ref (target);
@@ -643,42 +770,83 @@ output_caps (int width, int height, int fps_n, int fps_d)
   return caps;
 }
 
+/* A few frames of slack between two threads: the one before goes on
+ * decoding (or compositing) while the one after converts or waits for the
+ * clock to show a frame, so a slow frame is absorbed instead of shown late. */
+static GstElement *
+make_queue (GError **error)
+{
+  GstElement *queue = make_element ("queue", error);
+
+  if (queue != NULL)
+    g_object_set (queue, "max-size-buffers", 3, "max-size-bytes", 0, "max-size-time", (guint64)0, NULL);
+  return queue;
+}
+
 /* Returns the element the decoded video of take index is linked to. */
 static GstElement *
 add_converter (TakesPlayer *self, GstElement *next, GstCaps *caps, GError **error)
 {
-  GstElement *convert = make_element ("videoconvert", error);
-  GstElement *scale = convert != NULL ? make_element ("videoscale", error) : NULL;
-  GstElement *filter = scale != NULL ? make_element ("capsfilter", error) : NULL;
+  GstElement *queue = make_queue (error);
+  GstElement *scale = queue != NULL ? make_element ("videoscale", error) : NULL;
+  GstElement *convert = scale != NULL ? make_element ("videoconvert", error) : NULL;
+  GstElement *filter = convert != NULL ? make_element ("capsfilter", error) : NULL;
 
   if (filter == NULL)
     {
-      if (convert != NULL)
-        gst_object_unref (gst_object_ref_sink (convert));
-      if (scale != NULL)
-        gst_object_unref (gst_object_ref_sink (scale));
+      GstElement *made[] = { queue, scale, convert };
+
+      for (guint i = 0; i < G_N_ELEMENTS (made); i++)
+        if (made[i] != NULL)
+          gst_object_unref (gst_object_ref_sink (made[i]));
       return NULL;
     }
-  /* Conversion is most of the per-frame cost at 1080p; two threads keep it
-   * within a frame's time on two cores. */
-  g_object_set (convert, "n-threads", 2, NULL);
+  /* Scaling the decoder's YUV first and converting the smaller picture to
+   * BGRA after is about half the cost of doing both in one pass, which
+   * takes GstVideoConverter's generic path; the plain conversion has a fast
+   * one. Two threads each keep them within a frame's time on two cores. */
   g_object_set (scale, "add-borders", TRUE, "n-threads", 2, NULL);
+  g_object_set (convert, "n-threads", 2, NULL);
   g_object_set (filter, "caps", caps, NULL);
-  gst_bin_add_many (GST_BIN (self->pipeline), convert, scale, filter, NULL);
-  if (!gst_element_link_many (convert, scale, filter, next, NULL))
+  g_ptr_array_add (self->size_filters, gst_object_ref (filter));
+  gst_bin_add_many (GST_BIN (self->pipeline), queue, scale, convert, filter, NULL);
+  if (!gst_element_link_many (queue, scale, convert, filter, next, NULL))
     {
       g_set_error (error, TAKES_MEDIA_ERROR, TAKES_MEDIA_ERROR_FAILED,
                    _ ("The GStreamer elements for showing video could not be connected. Check the GStreamer "
                       "installation."));
       return NULL;
     }
-  return convert;
+  return queue;
+}
+
+/* Side by side at full size; the view (one cell, wipe, difference) is made
+ * from the grid by the paintable, so switching it needs no new frame, and
+ * the size follows the widget. */
+static void
+grid_options (TakesCompareOptions *options)
+{
+  takes_compare_options_init (options);
+  options->max_width = options->max_height = TAKES_MEDIA_MAX_SIZE;
+}
+
+static gboolean
+plan_grid (TakesPlayer *self, GError **error)
+{
+  TakesCompareSource sources[TAKES_PLAYER_MAX_SOURCES];
+  TakesCompareOptions options;
+
+  for (guint i = 0; i < self->n_infos; i++)
+    sources[i] = (TakesCompareSource){ self->infos[i]->width, self->infos[i]->height, self->infos[i]->fps_n,
+                                       self->infos[i]->fps_d };
+  grid_options (&options);
+  self->plan = takes_compare_plan (sources, self->n_infos, &options, error);
+  return self->plan != NULL;
 }
 
 static gboolean
 build_pipeline (TakesPlayer *self, GError **error)
 {
-  TakesMediaInfo *first = self->infos[0];
   GstElement *sink;
   GstAppSinkCallbacks callbacks = { 0 };
 
@@ -688,6 +856,11 @@ build_pipeline (TakesPlayer *self, GError **error)
     return FALSE;
   g_object_set (sink, "sync", TRUE, "max-buffers", 1, "drop", FALSE, "enable-last-sample", FALSE, "qos",
                 FALSE, NULL);
+  {
+    g_autoptr (GstCaps) bgra = output_caps (0, 0, 0, 0);
+
+    g_object_set (sink, "caps", bgra, NULL);
+  }
   gst_bin_add (GST_BIN (self->pipeline), sink);
 
   self->mailbox = mailbox_new (self);
@@ -697,7 +870,7 @@ build_pipeline (TakesPlayer *self, GError **error)
 
   if (self->layout == LAYOUT_SINGLE)
     {
-      g_autoptr (GstCaps) caps = output_caps (0, 0, 0, 0);
+      g_autoptr (GstCaps) caps = output_caps (self->out_width, self->out_height, 0, 0);
       GstElement *head = add_converter (self, sink, caps, error);
       g_autoptr (GstPad) pad = NULL;
       g_autoptr (GstPad) sink_pad = gst_element_get_static_pad (sink, "sink");
@@ -712,7 +885,7 @@ build_pipeline (TakesPlayer *self, GError **error)
   if (self->layout == LAYOUT_SEQUENCE)
     {
       GstElement *concat = make_element ("concat", error);
-      g_autoptr (GstCaps) caps = output_caps (first->width, first->height, 0, 0);
+      g_autoptr (GstCaps) caps = output_caps (self->out_width, self->out_height, 0, 0);
 
       if (concat == NULL)
         return FALSE;
@@ -741,38 +914,34 @@ build_pipeline (TakesPlayer *self, GError **error)
     }
 
   {
-    GstElement *compositor = make_element ("compositor", error);
-    GstElement *filter = compositor != NULL ? make_element ("capsfilter", error) : NULL;
-    int cw = first->width, ch = first->height;
-    g_autoptr (GstCaps) caps = NULL;
+    TakesCompareOptions options;
+    GstElement *queue;
 
-    if (filter == NULL)
-      {
-        if (compositor != NULL)
-          gst_object_unref (gst_object_ref_sink (compositor));
-        return FALSE;
-      }
-    caps = output_caps (cw * (int)self->cols, ch * (int)self->rows, first->fps_n, first->fps_d);
-    g_object_set (filter, "caps", caps, NULL);
-    g_object_set (compositor, "background", 1 /* black */, NULL);
-    gst_bin_add_many (GST_BIN (self->pipeline), compositor, filter, NULL);
-    if (!gst_element_link_many (compositor, filter, sink, NULL))
+    grid_options (&options);
+    self->compare = takes_compare_bin_new (self->plan, &options, error);
+    if (self->compare == NULL)
+      return FALSE;
+    /* The pipeline holds the bin from here on. */
+    gst_bin_add (GST_BIN (self->pipeline), self->compare);
+    gst_object_unref (self->compare);
+    queue = make_queue (error);
+    if (queue == NULL)
+      return FALSE;
+    gst_bin_add (GST_BIN (self->pipeline), queue);
+    if (!gst_element_link_many (self->compare, queue, sink, NULL))
       {
         g_set_error (error, TAKES_MEDIA_ERROR, TAKES_MEDIA_ERROR_FAILED,
                      _ ("The GStreamer elements for comparing takes could not be connected. Check the "
                         "GStreamer installation."));
         return FALSE;
       }
+    takes_compare_bin_set_cell_size (self->compare, self->out_width / (int)self->cols,
+                                     self->out_height / (int)self->rows);
     for (guint i = 0; i < self->n_infos; i++)
       {
-        g_autoptr (GstPad) pad = gst_element_request_pad_simple (compositor, "sink_%u");
+        g_autofree char *name = g_strdup_printf ("sink_%u", i);
+        g_autoptr (GstPad) pad = gst_element_get_static_pad (self->compare, name);
 
-        /* Keep-aspect-ratio letterboxes a take of another shape inside its
-         * cell. A shorter take leaves its cell black after its end: with
-         * repeat-after-eos compositor in GStreamer 1.22 never ends, so the
-         * pair would never loop or stop. */
-        g_object_set (pad, "xpos", (int)(i % self->cols) * cw, "ypos", (int)(i / self->cols) * ch, "width",
-                      cw, "height", ch, "sizing-policy", 1, NULL);
         if (!add_branch (self, i, pad, error))
           return FALSE;
       }
@@ -824,6 +993,11 @@ stop_pipeline (TakesPlayer *self)
       takes_media_stop_pipeline (self->pipeline);
     }
   gst_clear_object (&self->bus);
+  self->compare = NULL;
+  memset (self->branches, 0, sizeof self->branches);
+  self->branch_looping = FALSE;
+  g_clear_pointer (&self->plan, takes_compare_layout_free);
+  g_ptr_array_set_size (self->size_filters, 0);
   gst_clear_object (&self->pipeline);
   if (self->mailbox != NULL)
     {
@@ -857,6 +1031,25 @@ send_seek (TakesPlayer *self, guint frame, gboolean flush)
     {
       start = frame_start_ns (self, first);
       stop = frame_middle_ns (self, frame);
+    }
+  if (flush && self->layout == LAYOUT_GRID)
+    {
+      self->branch_looping = self->loop && self->rate > 0;
+      self->loop_from = frame;
+      for (guint i = 0; i < self->n_infos; i++)
+        {
+          Branch *branch = self->branches[i];
+
+          self->loops[i] = 0;
+          g_mutex_lock (&branch->lock);
+          branch->loop_stop
+              = self->branch_looping ? frame_late_ns (self, last_playable (self)) : GST_CLOCK_TIME_NONE;
+          branch->next_base = GST_CLOCK_TIME_NONE;
+          branch->generation++;
+          g_mutex_unlock (&branch->lock);
+        }
+      if (self->branch_looping)
+        stop = GST_CLOCK_TIME_NONE;
     }
   if (flush)
     mailbox_clear (self->mailbox);
@@ -898,6 +1091,41 @@ loop_again (TakesPlayer *self)
     send_seek (self, frame, FALSE);
   else
     seek_to_frame (self, frame);
+}
+
+/* Sends one take of a grid back to the start of the loop. Pass k begins
+ * where the output has shown the frames up to the loop's end once, from
+ * where the seek went, and then k − 1 whole loops; an eighth of a frame
+ * early, so rounding never puts a frame in the wrong output frame. */
+static void
+loop_branch (TakesPlayer *self, guint index, guint generation)
+{
+  Branch *branch;
+  guint first = first_playable (self), last = last_playable (self);
+  guint64 eighths;
+  GstClockTime base;
+  GstEvent *seek;
+
+  if (!self->branch_looping || index >= self->n_infos || self->loop_from > last)
+    return;
+  branch = self->branches[index];
+  g_mutex_lock (&branch->lock);
+  if (branch->generation != generation)
+    {
+      g_mutex_unlock (&branch->lock);
+      return;
+    }
+  self->loops[index]++;
+  eighths
+      = 8 * ((guint64)(last - self->loop_from + 1) + (guint64)(self->loops[index] - 1) * (last - first + 1))
+        - 1;
+  base = gst_util_uint64_scale (eighths, (guint64)self->fps_d * GST_SECOND, 8 * (guint64)self->fps_n);
+  branch->next_base = (GstClockTime)((double)base / self->rate);
+  g_mutex_unlock (&branch->lock);
+  seek = gst_event_new_seek (self->rate, GST_FORMAT_TIME, GST_SEEK_FLAG_ACCURATE | GST_SEEK_FLAG_SEGMENT,
+                             GST_SEEK_TYPE_SET, frame_middle_ns (self, first), GST_SEEK_TYPE_SET,
+                             frame_late_ns (self, last));
+  gst_pad_push_event (branch->target, seek);
 }
 
 static void
@@ -970,6 +1198,15 @@ bus_cb (GstBus *bus, GstMessage *message, gpointer user_data)
       case GST_MESSAGE_APPLICATION:
         if (gst_message_has_name (message, LOOP_MESSAGE))
           segment_done (self);
+        else if (gst_message_has_name (message, BRANCH_LOOP_MESSAGE))
+          {
+            const GstStructure *structure = gst_message_get_structure (message);
+            guint index = 0, generation = 0;
+
+            if (gst_structure_get_uint (structure, "index", &index)
+                && gst_structure_get_uint (structure, "generation", &generation))
+              loop_branch (self, index, generation);
+          }
         else if (gst_message_has_name (message, NO_VIDEO_MESSAGE))
           {
             GError *error = NULL;
@@ -1003,6 +1240,74 @@ bus_cb (GstBus *bus, GstMessage *message, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The size to convert frames to: the picture's size on screen, rounded up
+ * to FIT_STEP pixels of width, and never more than 1:1. */
+static void
+fit_size (TakesPlayer *self, int *width, int *height)
+{
+  int scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  double pw = (double)gtk_widget_get_width (GTK_WIDGET (self->picture)) * scale;
+  double ph = (double)gtk_widget_get_height (GTK_WIDGET (self->picture)) * scale;
+  double shown_w = self->full_width, shown_h = self->full_height, fit;
+  int cols = (int)self->cols, rows = (int)self->rows, cell_w, cell_h;
+
+  *width = self->full_width;
+  *height = self->full_height;
+  if (!self->zoom_fit || pw <= 0 || ph <= 0 || self->full_width <= 0 || self->full_height <= 0)
+    return;
+  /* A view of one cell shows a cell as large as the whole grid would be. */
+  if (takes_player_paintable_get_view (self->paintable) != TAKES_PLAYER_VIEW_GRID)
+    {
+      shown_w /= cols;
+      shown_h /= rows;
+    }
+  fit = MIN (pw / shown_w, ph / shown_h);
+  if (fit >= 1.0)
+    return;
+  cell_w = (int)ceil (self->full_width * fit / cols / FIT_STEP) * FIT_STEP;
+  if (cell_w * cols >= self->full_width)
+    return;
+  cell_h = (int)lround ((double)cell_w * self->full_height / self->full_width);
+  *width = cell_w * cols;
+  *height = MAX (2, cell_h - cell_h % 2) * rows;
+}
+
+static gboolean
+apply_fit_cb (gpointer data)
+{
+  TakesPlayer *self = data;
+  int width, height;
+
+  self->fit_idle = 0;
+  if (self->pipeline == NULL)
+    return G_SOURCE_REMOVE;
+  fit_size (self, &width, &height);
+  if (width == self->out_width && height == self->out_height)
+    return G_SOURCE_REMOVE;
+  self->out_width = width;
+  self->out_height = height;
+  if (self->compare != NULL)
+    takes_compare_bin_set_cell_size (self->compare, width / (int)self->cols, height / (int)self->rows);
+  for (guint i = 0; i < self->size_filters->len; i++)
+    {
+      g_autoptr (GstCaps) caps = output_caps (width, height, 0, 0);
+
+      g_object_set (g_ptr_array_index (self->size_filters, i), "caps", caps, NULL);
+    }
+  /* Playing, the next frame comes at the new size; paused, the frame on
+   * screen is made again. */
+  if (self->state == TAKES_PLAYER_STATE_PAUSED && self->layout != LAYOUT_SEQUENCE)
+    seek_to_frame (self, current_frame (self));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_fit (TakesPlayer *self)
+{
+  if (self->fit_idle == 0 && self->pipeline != NULL)
+    self->fit_idle = g_idle_add (apply_fit_cb, self);
+}
+
 static void
 start_pipeline (TakesPlayer *self)
 {
@@ -1023,7 +1328,26 @@ start_pipeline (TakesPlayer *self)
   self->rows = self->layout == LAYOUT_GRID && self->n_infos > 2 ? 2 : 1;
   self->frame = 0;
   self->sequence_index = 0;
+  self->full_width = first->width;
+  self->full_height = first->height;
+  if (self->layout == LAYOUT_GRID)
+    {
+      if (!plan_grid (self, &error))
+        {
+          show_error (self, g_steal_pointer (&error));
+          return;
+        }
+      /* Frames count at the common rate, over the first take's length. */
+      self->n_frames = (guint)MAX (1, llround ((double)first->n_frames * self->plan->fps_n * self->fps_d
+                                               / ((double)self->plan->fps_d * self->fps_n)));
+      self->fps_n = self->plan->fps_n;
+      self->fps_d = self->plan->fps_d;
+      self->full_width = self->plan->width;
+      self->full_height = self->plan->height;
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_FRAMES]);
+  takes_player_paintable_set_size (self->paintable, self->full_width, self->full_height);
+  fit_size (self, &self->out_width, &self->out_height);
 
   if (!build_pipeline (self, &error))
     {
@@ -1166,8 +1490,8 @@ open_paths (TakesPlayer *self, const char *const *paths, Layout layout)
   self->layout = layout;
   if (layout != LAYOUT_SEQUENCE)
     self->layout = g_strv_length (self->paths) > 1 ? LAYOUT_GRID : LAYOUT_SINGLE;
-  /* Reverse play is for one take; compositor and concat only go forwards. */
-  if (self->layout != LAYOUT_SINGLE && self->rate < 0)
+  /* Concat only goes forwards. */
+  if (self->layout == LAYOUT_SEQUENCE && self->rate < 0)
     self->rate = -self->rate;
   set_state (self, TAKES_PLAYER_STATE_LOADING);
   update_controls (self);
@@ -1290,6 +1614,32 @@ action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
     takes_player_clear_loop_range (self);
 }
 
+/* GtkWidget */
+
+static void
+takes_player_measure (GtkWidget *widget,
+                      GtkOrientation orientation,
+                      int for_size,
+                      int *minimum,
+                      int *natural,
+                      int *minimum_baseline,
+                      int *natural_baseline)
+{
+  gtk_widget_measure (TAKES_PLAYER (widget)->box, orientation, for_size, minimum, natural, minimum_baseline,
+                      natural_baseline);
+}
+
+/* Allocated here rather than by a layout manager, so that a new size reaches
+ * the pipeline. */
+static void
+takes_player_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  TakesPlayer *self = TAKES_PLAYER (widget);
+
+  gtk_widget_allocate (self->box, width, height, baseline, NULL);
+  schedule_fit (self);
+}
+
 /* GObject */
 
 static void
@@ -1299,6 +1649,7 @@ takes_player_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->fit_idle, g_source_remove);
   stop_pipeline (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), TAKES_TYPE_PLAYER);
   G_OBJECT_CLASS (takes_player_parent_class)->dispose (object);
@@ -1313,6 +1664,7 @@ takes_player_finalize (GObject *object)
   g_strfreev (self->paths);
   g_clear_error (&self->error);
   g_clear_object (&self->paintable);
+  g_clear_pointer (&self->size_filters, g_ptr_array_unref);
   G_OBJECT_CLASS (takes_player_parent_class)->finalize (object);
 }
 
@@ -1395,6 +1747,8 @@ takes_player_class_init (TakesPlayerClass *klass)
   object_class->finalize = takes_player_finalize;
   object_class->get_property = takes_player_get_property;
   object_class->set_property = takes_player_set_property;
+  widget_class->measure = takes_player_measure;
+  widget_class->size_allocate = takes_player_size_allocate;
 
   properties[PROP_STATE]
       = g_param_spec_enum ("state", NULL, NULL, TAKES_TYPE_PLAYER_STATE, TAKES_PLAYER_STATE_EMPTY,
@@ -1447,7 +1801,6 @@ takes_player_class_init (TakesPlayerClass *klass)
       gtk_widget_class_add_binding_action (widget_class, bindings[i].key, 0, bindings[i].name, NULL);
     }
 
-  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "takes-player");
 }
 
@@ -1460,6 +1813,7 @@ takes_player_init (TakesPlayer *self)
   self->fps_d = 1;
   self->cols = self->rows = 1;
   self->paintable = takes_player_paintable_new ();
+  self->size_filters = g_ptr_array_new_with_free_func (gst_object_unref);
 
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
@@ -1658,7 +2012,7 @@ takes_player_set_rate (TakesPlayer *self, double rate)
 
   g_return_if_fail (TAKES_IS_PLAYER (self));
   speed = CLAMP (fabs (rate), TAKES_PLAYER_MIN_RATE, TAKES_PLAYER_MAX_RATE);
-  rate = rate < 0 && self->layout == LAYOUT_SINGLE ? -speed : speed;
+  rate = rate < 0 && self->layout != LAYOUT_SEQUENCE ? -speed : speed;
   if (self->rate == rate)
     return;
   self->rate = rate;
@@ -1691,8 +2045,8 @@ takes_player_shuttle (TakesPlayer *self, int direction)
     rate = MIN (fabs (self->rate) * 2.0, TAKES_PLAYER_MAX_RATE) * direction;
   else
     rate = direction;
-  /* Compositor and concat only go forwards: J slows them down instead. */
-  if (direction < 0 && self->layout != LAYOUT_SINGLE)
+  /* Concat only goes forwards: J slows a sequence down instead. */
+  if (direction < 0 && self->layout == LAYOUT_SEQUENCE)
     rate = self->state == TAKES_PLAYER_STATE_PLAYING ? MAX (fabs (self->rate) / 2.0, TAKES_PLAYER_MIN_RATE)
                                                      : TAKES_PLAYER_MIN_RATE;
   takes_player_set_rate (self, rate);
@@ -1770,6 +2124,7 @@ takes_player_set_zoom_fit (TakesPlayer *self, gboolean fit)
   if (self->zoom_fit == fit)
     return;
   self->zoom_fit = fit;
+  schedule_fit (self);
   update_controls (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM_FIT]);
 }
@@ -1818,6 +2173,7 @@ takes_player_set_view (TakesPlayer *self, TakesPlayerView view)
   if (takes_player_paintable_get_view (self->paintable) == view)
     return;
   takes_player_paintable_set_view (self->paintable, view);
+  schedule_fit (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VIEW]);
 }
 

@@ -41,11 +41,13 @@ GtkWidget *takes_player_new (void);
 void takes_player_set_path (TakesPlayer *self, const char *path);
 /* The first take's path, or NULL. */
 const char *takes_player_get_path (TakesPlayer *self);
-/* Opens 1–TAKES_PLAYER_MAX_SOURCES takes in one pipeline, composited into a
- * grid (2×1 for two, 2×2 for three or four) of cells the size of the first
- * take; the others are scaled into their cell keeping their aspect ratio and
- * retimed to the first take's frame rate, and a shorter one's cell is black
- * after its end. Frame numbers are the first take's. */
+/* Opens 1–TAKES_PLAYER_MAX_SOURCES takes in one pipeline, composited by the
+ * core's compare bin (takes_compare_bin_new) into a grid (2×1 for two, 2×2
+ * for three or four) planned by takes_compare_plan: cells as large as the
+ * largest take, every take scaled into its cell keeping its aspect ratio and
+ * retimed to the fastest frame rate, and a shorter one's cell black after
+ * its end. Frame numbers count at that rate over the first take's length.
+ * Plays forwards and backwards; forwards, a loop goes round without a gap. */
 void takes_player_set_paths (TakesPlayer *self, const char *const *paths);
 /* Plays the takes one after another without a gap (an animatic), each scaled
  * to the size of the first. Frame numbers count through the whole sequence. */

@@ -1,7 +1,11 @@
 /* takes-compare.c: the compare bin, its rendering to MP4, and recipe diffs.
  *
  * compositor (every source fitted into its cell, at the common rate) →
- * capsfilter (RGBx, the canvas size and rate) → mix → src. Side by side
+ * capsfilter (I420, the canvas size and rate) → videoconvert → [capsfilter
+ * (opaque BGRA) → mix] → src. Scaling and blending the decoders' I420 as it
+ * is costs about half of doing it in BGRA, and one conversion of the canvas,
+ * to whatever format downstream asks for, is cheaper than one per take.
+ * Side by side
  * shows the canvas itself, the cells in a 2×1 or 2×2 grid; the other modes
  * put the cells in one row and the mix element, a small GstBaseTransform
  * defined here, makes one cell-sized picture of them: a wipe, the amplified
@@ -24,6 +28,8 @@
 #define PULL_SLICE_NS (100 * GST_MSECOND)
 #define MIX_NAME "takes-compare-mix"
 #define COMPOSITOR_NAME "takes-compare-compositor"
+#define FILTER_NAME "takes-compare-canvas"
+#define GEOMETRY_KEY "takes-compare-geometry"
 
 G_DEFINE_QUARK (takes - compare - error - quark, takes_compare_error)
 
@@ -96,7 +102,10 @@ struct _TakesCompareMix
   TakesCompareMode mode;
   TakesCompareWipe wipe;
   guint n_tiles;
-  int width, height; /* of one cell, the output */
+
+  /* Of one cell, the output; from the negotiated caps, so the canvas can
+   * be resized while playing. */
+  int width, height;
 
   /* Changed live, read under the object lock. */
   double split;
@@ -118,10 +127,16 @@ static GParamSpec *mix_props[MIX_N_PROPS];
 
 G_DEFINE_FINAL_TYPE (TakesCompareMix, takes_compare_mix, GST_TYPE_BASE_TRANSFORM)
 
+/* Four bytes a pixel with alpha (or padding) last: the mix treats the
+ * colour bytes alike and keeps the fourth opaque. */
+#define MIX_FORMATS "{ BGRA, RGBA, BGRx, RGBx }"
+#define CANVAS_FORMAT "I420"
+#define OUTPUT_FORMAT "BGRA"
+
 static GstStaticPadTemplate mix_sink_template = GST_STATIC_PAD_TEMPLATE (
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE ("RGBx")));
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (MIX_FORMATS)));
 static GstStaticPadTemplate mix_src_template = GST_STATIC_PAD_TEMPLATE (
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE ("RGBx")));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (MIX_FORMATS)));
 
 static void
 takes_compare_mix_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
@@ -178,11 +193,19 @@ takes_compare_mix_transform_caps (GstBaseTransform *trans,
 {
   TakesCompareMix *self = TAKES_COMPARE_MIX (trans);
   GstCaps *other = gst_caps_copy (caps);
-  int width = direction == GST_PAD_SINK ? self->width : self->width * (int)self->n_tiles;
+  int n = (int)self->n_tiles;
 
   for (guint i = 0; i < gst_caps_get_size (other); i++)
-    gst_structure_set (gst_caps_get_structure (other, i), "width", G_TYPE_INT, width, "height", G_TYPE_INT,
-                       self->height, NULL);
+    {
+      GstStructure *structure = gst_caps_get_structure (other, i);
+      int width;
+
+      if (gst_structure_get_int (structure, "width", &width))
+        gst_structure_set (structure, "width", G_TYPE_INT, direction == GST_PAD_SINK ? width / n : width * n,
+                           NULL);
+      else
+        gst_structure_set (structure, "width", GST_TYPE_INT_RANGE, 1, G_MAXINT, NULL);
+    }
   if (filter != NULL)
     {
       GstCaps *both = gst_caps_intersect_full (filter, other, GST_CAPS_INTERSECT_FIRST);
@@ -191,6 +214,23 @@ takes_compare_mix_transform_caps (GstBaseTransform *trans,
       other = both;
     }
   return other;
+}
+
+static gboolean
+takes_compare_mix_set_caps (GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
+{
+  TakesCompareMix *self = TAKES_COMPARE_MIX (trans);
+  GstVideoInfo in, out;
+
+  if (!gst_video_info_from_caps (&in, incaps) || !gst_video_info_from_caps (&out, outcaps)
+      || GST_VIDEO_INFO_WIDTH (&in) != GST_VIDEO_INFO_WIDTH (&out) * (int)self->n_tiles
+      || GST_VIDEO_INFO_HEIGHT (&in) != GST_VIDEO_INFO_HEIGHT (&out))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  self->width = GST_VIDEO_INFO_WIDTH (&out);
+  self->height = GST_VIDEO_INFO_HEIGHT (&out);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
 }
 
 static guint
@@ -206,18 +246,22 @@ takes_compare_mix_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffe
 {
   TakesCompareMix *self = TAKES_COMPARE_MIX (trans);
   GstMapInfo in, out;
-  gsize in_stride = (gsize)self->width * self->n_tiles * 4, out_stride = (gsize)self->width * 4;
-  gsize cell = out_stride;
+  gsize in_stride, out_stride, cell;
   double split, gain, period;
   guint shown;
-  int line;
+  int line, width, height;
 
   GST_OBJECT_LOCK (self);
   split = CLAMP (self->split, 0.0, 1.0);
   gain = self->gain;
   shown = self->shown;
   period = self->toggle_period;
+  width = self->width;
+  height = self->height;
   GST_OBJECT_UNLOCK (self);
+  in_stride = (gsize)width * self->n_tiles * 4;
+  out_stride = (gsize)width * 4;
+  cell = out_stride;
 
   if (!gst_buffer_map (inbuf, &in, GST_MAP_READ))
     return GST_FLOW_ERROR;
@@ -226,7 +270,7 @@ takes_compare_mix_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffe
       gst_buffer_unmap (inbuf, &in);
       return GST_FLOW_ERROR;
     }
-  if (in.size < in_stride * self->height || out.size < out_stride * self->height)
+  if (in.size < in_stride * height || out.size < out_stride * height)
     {
       gst_buffer_unmap (outbuf, &out);
       gst_buffer_unmap (inbuf, &in);
@@ -237,8 +281,8 @@ takes_compare_mix_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffe
   switch (self->mode)
     {
       case TAKES_COMPARE_WIPE:
-        line = (int)lround (split * (self->wipe == TAKES_COMPARE_WIPE_VERTICAL ? self->width : self->height));
-        for (int y = 0; y < self->height; y++)
+        line = (int)lround (split * (self->wipe == TAKES_COMPARE_WIPE_VERTICAL ? width : height));
+        for (int y = 0; y < height; y++)
           {
             const guint8 *row = in.data + (gsize)y * in_stride;
             guint8 *dest = out.data + (gsize)y * out_stride;
@@ -246,10 +290,9 @@ takes_compare_mix_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffe
             if (self->wipe == TAKES_COMPARE_WIPE_VERTICAL)
               {
                 memcpy (dest, row, (gsize)line * 4);
-                memcpy (dest + (gsize)line * 4, row + cell + (gsize)line * 4,
-                        (gsize)(self->width - line) * 4);
+                memcpy (dest + (gsize)line * 4, row + cell + (gsize)line * 4, (gsize)(width - line) * 4);
                 /* A thin line shows where one take ends and the other begins. */
-                if (line > 0 && line < self->width)
+                if (line > 0 && line < width)
                   memset (dest + (gsize)(line - 1) * 4, 0xff, 4);
               }
             else if (y == line - 1)
@@ -259,7 +302,7 @@ takes_compare_mix_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffe
           }
         break;
       case TAKES_COMPARE_DIFFERENCE:
-        for (int y = 0; y < self->height; y++)
+        for (int y = 0; y < height; y++)
           {
             const guint8 *a = in.data + (gsize)y * in_stride;
             const guint8 *b = a + cell;
@@ -269,7 +312,7 @@ takes_compare_mix_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffe
               {
                 double d = fabs ((double)a[x] - (double)b[x]) * gain;
 
-                dest[x] = (guint8)MIN (d, 255.0);
+                dest[x] = x % 4 == 3 ? 0xff : (guint8)MIN (d, 255.0);
               }
           }
         break;
@@ -279,7 +322,7 @@ takes_compare_mix_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffe
         {
           gsize offset = cell * shown_tile (self, inbuf, shown, period);
 
-          for (int y = 0; y < self->height; y++)
+          for (int y = 0; y < height; y++)
             memcpy (out.data + (gsize)y * out_stride, in.data + (gsize)y * in_stride + offset, out_stride);
         }
         break;
@@ -312,6 +355,7 @@ takes_compare_mix_class_init (TakesCompareMixClass *klass)
   gst_element_class_add_static_pad_template (element_class, &mix_sink_template);
   gst_element_class_add_static_pad_template (element_class, &mix_src_template);
   trans_class->transform_caps = takes_compare_mix_transform_caps;
+  trans_class->set_caps = takes_compare_mix_set_caps;
   trans_class->transform = takes_compare_mix_transform;
 }
 
@@ -464,15 +508,41 @@ drop_element (GstElement **element)
     }
 }
 
+/* What takes_compare_bin_set_size needs to lay the cells out again. */
+typedef struct
+{
+  int cols, rows; /* of the canvas */
+  guint n_sources;
+  int fps_n, fps_d;
+} Geometry;
+
+static GstCaps *
+canvas_caps (const Geometry *geometry, int cell_width, int cell_height)
+{
+  return gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, CANVAS_FORMAT, "width", G_TYPE_INT,
+                              cell_width * geometry->cols, "height", G_TYPE_INT, cell_height * geometry->rows,
+                              "framerate", GST_TYPE_FRACTION, geometry->fps_n, geometry->fps_d,
+                              "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+}
+
+static void
+place_pad (GstPad *pad, int col, int row, int cell_width, int cell_height)
+{
+  g_object_set (pad, "xpos", col * cell_width, "ypos", row * cell_height, "width", cell_width, "height",
+                cell_height, NULL);
+}
+
 GstElement *
 takes_compare_bin_new (const TakesCompareLayout *layout, const TakesCompareOptions *options, GError **error)
 {
   g_autoptr (GstElement) bin = NULL;
   g_autoptr (GstCaps) caps = NULL;
   g_autoptr (GstPad) src = NULL;
-  GstElement *compositor, *filter, *mix = NULL, *last;
+  g_autoptr (GstStructure) config = NULL;
+  g_autoptr (GstCaps) output = NULL;
+  GstElement *compositor, *filter, *convert, *format, *mix = NULL, *last;
+  Geometry *geometry;
   gboolean grid;
-  int canvas_w, canvas_h;
 
   g_return_val_if_fail (layout != NULL, NULL);
   g_return_val_if_fail (options != NULL, NULL);
@@ -480,28 +550,40 @@ takes_compare_bin_new (const TakesCompareLayout *layout, const TakesCompareOptio
   if (!takes_media_ensure_init (error))
     return NULL;
   compositor = gst_element_factory_make ("compositor", COMPOSITOR_NAME);
-  filter = gst_element_factory_make ("capsfilter", NULL);
-  if (compositor == NULL || filter == NULL)
+  filter = gst_element_factory_make ("capsfilter", FILTER_NAME);
+  convert = gst_element_factory_make ("videoconvert", NULL);
+  format = gst_element_factory_make ("capsfilter", NULL);
+  if (compositor == NULL || filter == NULL || convert == NULL || format == NULL)
     {
       drop_element (&compositor);
       drop_element (&filter);
+      drop_element (&convert);
+      drop_element (&format);
       g_set_error (error, TAKES_COMPARE_ERROR, TAKES_COMPARE_ERROR_MISSING_PLUGIN,
-                   _ ("The GStreamer element compositor is missing. Install gstreamer1.0-plugins-base."));
+                   _ ("The GStreamer element compositor or videoconvert is missing. Install "
+                      "gstreamer1.0-plugins-base."));
       return NULL;
     }
 
   grid = options->mode == TAKES_COMPARE_SIDE_BY_SIDE;
-  canvas_w = grid ? layout->width : layout->cell_width * (int)layout->n_sources;
-  canvas_h = grid ? layout->height : layout->cell_height;
   bin = gst_object_ref_sink (gst_bin_new (NULL));
   /* Black, not the default checker board, where a take leaves room. */
   gst_util_set_object_arg (G_OBJECT (compositor), "background", "black");
-  caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "RGBx", "width", G_TYPE_INT, canvas_w,
-                              "height", G_TYPE_INT, canvas_h, "framerate", GST_TYPE_FRACTION, layout->fps_n,
-                              layout->fps_d, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
+  geometry = g_new0 (Geometry, 1);
+  geometry->cols = grid ? 2 : (int)layout->n_sources;
+  geometry->rows = grid && layout->n_sources > 2 ? 2 : 1;
+  geometry->n_sources = layout->n_sources;
+  geometry->fps_n = layout->fps_n;
+  geometry->fps_d = layout->fps_d;
+  g_object_set_data_full (G_OBJECT (bin), GEOMETRY_KEY, geometry, g_free);
+  caps = canvas_caps (geometry, layout->cell_width, layout->cell_height);
   g_object_set (filter, "caps", caps, NULL);
-  gst_bin_add_many (GST_BIN (bin), compositor, filter, NULL);
-  last = filter;
+  output = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, OUTPUT_FORMAT, NULL);
+  g_object_set (format, "caps", output, NULL);
+  g_object_set (convert, "n-threads", 2, NULL);
+
+  gst_bin_add_many (GST_BIN (bin), compositor, filter, convert, NULL);
+  last = convert;
   if (!grid)
     {
       TakesCompareMix *m = g_object_new (TAKES_TYPE_COMPARE_MIX, "name", MIX_NAME, NULL);
@@ -509,23 +591,33 @@ takes_compare_bin_new (const TakesCompareLayout *layout, const TakesCompareOptio
       m->mode = options->mode;
       m->wipe = options->wipe;
       m->n_tiles = layout->n_sources;
-      m->width = layout->cell_width;
-      m->height = layout->cell_height;
       m->split = options->split;
       m->gain = options->gain;
       m->shown = MIN (options->shown, layout->n_sources - 1);
       m->toggle_period = options->mode == TAKES_COMPARE_TOGGLE ? MAX (options->toggle_period, 0.0) : 0.0;
       mix = GST_ELEMENT (m);
-      gst_bin_add (GST_BIN (bin), mix);
+      gst_bin_add_many (GST_BIN (bin), format, mix, NULL);
       last = mix;
     }
-  if (!gst_element_link (compositor, filter) || (mix != NULL && !gst_element_link (filter, mix)))
+  else
+    drop_element (&format);
+  if (!gst_element_link_many (compositor, filter, convert, NULL)
+      || (mix != NULL && !gst_element_link_many (convert, format, mix, NULL)))
     {
       g_set_error (error, TAKES_COMPARE_ERROR, TAKES_COMPARE_ERROR_FAILED,
                    _ ("The compare elements could not be connected. Check the GStreamer installation."));
       return NULL;
     }
 
+  /* Compositor scales its inputs in parallel; a second thread for each
+   * keeps one large take from holding up the rest. Linear resampling is a
+   * third cheaper than the default cubic and looks the same at preview
+   * sizes. */
+  config
+      = gst_structure_new ("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, 2,
+                           GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+                           GST_VIDEO_RESAMPLER_METHOD_LINEAR, GST_VIDEO_CONVERTER_OPT_CHROMA_RESAMPLER_METHOD,
+                           GST_TYPE_VIDEO_RESAMPLER_METHOD, GST_VIDEO_RESAMPLER_METHOD_LINEAR, NULL);
   for (guint i = 0; i < layout->n_sources; i++)
     {
       g_autoptr (GstPad) pad = gst_element_request_pad_simple (compositor, "sink_%u");
@@ -541,9 +633,9 @@ takes_compare_bin_new (const TakesCompareLayout *layout, const TakesCompareOptio
                        i + 1);
           return NULL;
         }
-      g_object_set (pad, "xpos", col * layout->cell_width, "ypos", row * layout->cell_height, "width",
-                    layout->cell_width, "height", layout->cell_height, NULL);
+      place_pad (pad, col, row, layout->cell_width, layout->cell_height);
       gst_util_set_object_arg (G_OBJECT (pad), "sizing-policy", "keep-aspect-ratio");
+      g_object_set (pad, "converter-config", config, NULL);
       ghost = gst_ghost_pad_new (name, pad);
       gst_pad_set_active (ghost, TRUE);
       gst_element_add_pad (bin, ghost);
@@ -592,6 +684,41 @@ takes_compare_bin_set_gain (GstElement *bin, double gain)
 
   if (mix != NULL)
     g_object_set (mix, "gain", CLAMP (gain, 0.0, 255.0), NULL);
+}
+
+gboolean
+takes_compare_bin_set_cell_size (GstElement *bin, int cell_width, int cell_height)
+{
+  Geometry *geometry = GST_IS_BIN (bin) ? g_object_get_data (G_OBJECT (bin), GEOMETRY_KEY) : NULL;
+  g_autoptr (GstElement) compositor = NULL;
+  g_autoptr (GstElement) filter = NULL;
+  g_autoptr (GstCaps) caps = NULL;
+  g_autoptr (GstCaps) old = NULL;
+
+  g_return_val_if_fail (geometry != NULL, FALSE);
+  cell_width = CLAMP (cell_width - cell_width % 2, 2, TAKES_MEDIA_MAX_SIZE);
+  cell_height = CLAMP (cell_height - cell_height % 2, 2, TAKES_MEDIA_MAX_SIZE);
+  compositor = gst_bin_get_by_name (GST_BIN (bin), COMPOSITOR_NAME);
+  filter = gst_bin_get_by_name (GST_BIN (bin), FILTER_NAME);
+  g_return_val_if_fail (compositor != NULL && filter != NULL, FALSE);
+
+  caps = canvas_caps (geometry, cell_width, cell_height);
+  g_object_get (filter, "caps", &old, NULL);
+  if (old != NULL && gst_caps_is_equal (old, caps))
+    return FALSE;
+  for (guint i = 0; i < geometry->n_sources; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("sink_%u", i);
+      g_autoptr (GstPad) ghost = gst_element_get_static_pad (bin, name);
+      g_autoptr (GstPad) pad = ghost != NULL ? gst_ghost_pad_get_target (GST_GHOST_PAD (ghost)) : NULL;
+
+      if (pad != NULL)
+        place_pad (pad, (int)i % geometry->cols, (int)i / geometry->cols, cell_width, cell_height);
+    }
+  /* The capsfilter asks upstream to renegotiate; compositor does so before
+   * its next output frame. */
+  g_object_set (filter, "caps", caps, NULL);
+  return TRUE;
 }
 
 /* Rendering ----------------------------------------------------------------- */

@@ -95,14 +95,22 @@ TakesCompareLayout *takes_compare_plan (const TakesCompareSource *sources,
                                         GError **error);
 
 /* A bin with request-free sink pads "sink_0" … "sink_<n−1>" that accept raw
- * video of any size, format and rate, and one src pad giving RGBx video at
- * the layout's size and rate. */
+ * video of any size, format and rate, and one src pad giving video at the
+ * layout's size and rate: side by side in the raw format downstream asks for
+ * (a player asks for BGRA, what GdkMemoryTexture shows as B8G8R8A8), the
+ * other modes in opaque BGRA. */
 GstElement *
 takes_compare_bin_new (const TakesCompareLayout *layout, const TakesCompareOptions *options, GError **error);
 /* Live changes, safe while the pipeline plays. */
 void takes_compare_bin_set_split (GstElement *bin, double split);
 void takes_compare_bin_set_shown (GstElement *bin, guint shown);
 void takes_compare_bin_set_gain (GstElement *bin, double gain);
+/* Fits every take into cells of this size (rounded down to even numbers)
+ * instead of the layout's, e.g. the size a widget shows them at, so no
+ * pixel is converted that would be scaled away later. The output grows or
+ * shrinks with them from the next frame on. Returns FALSE when the size is
+ * the one in use. */
+gboolean takes_compare_bin_set_cell_size (GstElement *bin, int cell_width, int cell_height);
 
 /* Renders the takes (video files) through the bin to an H.264 MP4, as long as
  * the longest take; a take that ends early leaves its cell black. layout_out,

@@ -233,6 +233,145 @@ test_loop_keeps_playing (Fixture *fixture, gconstpointer data)
   assert_cells_on_frame (fixture, 2, takes_player_get_frame (fixture->player));
 }
 
+/* What every frame shown while playing carried, read from its cells as it
+ * arrived. */
+typedef struct
+{
+  Fixture *fixture;
+  guint n_cells;
+  guint n_frames;   /* frames seen */
+  guint n_unequal;  /* frames whose cells showed different numbers */
+  guint n_mismatch; /* frames whose number was not the player's frame */
+  guint n_outside;  /* frames outside [lowest_allowed, highest_allowed] */
+  guint n_rises;    /* frames with a higher number than the one before */
+  guint wraps;      /* frames with a lower number than the one before */
+  int last;
+  guint lowest_allowed, highest_allowed;
+  guint lowest, highest;
+} Watch;
+
+static void
+watch_init (Watch *watch, Fixture *fixture, guint n_cells, guint lowest_allowed, guint highest_allowed)
+{
+  *watch = (Watch){ fixture, n_cells, 0, 0, 0, 0, 0, 0, -1, lowest_allowed, highest_allowed, G_MAXUINT, 0 };
+}
+
+static void
+watch_frame_cb (GObject *object, GParamSpec *pspec, Watch *watch)
+{
+  GdkTexture *texture = takes_player_paintable_get_texture (
+      TAKES_PLAYER_PAINTABLE (takes_player_get_paintable (watch->fixture->player)));
+  guint frame = takes_player_get_frame (watch->fixture->player);
+  int cw, ch, first;
+
+  if (texture == NULL)
+    return;
+  cw = gdk_texture_get_width (texture) / 2;
+  ch = gdk_texture_get_height (texture) / (watch->n_cells > 2 ? 2 : 1);
+  first = player_test_read_barcode (texture, 0, 0, cw, ch);
+  for (guint i = 1; i < watch->n_cells; i++)
+    if (player_test_read_barcode (texture, (int)(i % 2) * cw, (int)(i / 2) * ch, cw, ch) != first)
+      watch->n_unequal++;
+  if (first != (int)frame)
+    watch->n_mismatch++;
+  if (frame < watch->lowest_allowed || frame > watch->highest_allowed)
+    watch->n_outside++;
+  if (watch->last >= 0 && (int)frame > watch->last)
+    watch->n_rises++;
+  if (watch->last >= 0 && (int)frame < watch->last)
+    watch->wraps++;
+  watch->last = (int)frame;
+  watch->lowest = MIN (watch->lowest, frame);
+  watch->highest = MAX (watch->highest, frame);
+  watch->n_frames++;
+}
+
+static gboolean
+watched_to_frame_12 (gpointer data)
+{
+  Watch *watch = data;
+
+  return watch->n_frames > 0 && watch->last <= 12;
+}
+
+static void
+test_reverse_keeps_sides_equal (Fixture *fixture, gconstpointer data)
+{
+  Watch watch;
+  gulong handler;
+
+  show_pair (fixture);
+  takes_player_seek_frame (fixture->player, 40);
+  wait_settled (fixture->player);
+  watch_init (&watch, fixture, 2, 0, N_FRAMES - 1);
+  handler = g_signal_connect (fixture->player, "notify::frame", G_CALLBACK (watch_frame_cb), &watch);
+
+  /* J plays the pair backwards: every frame shown is lower than the one
+   * before, and both takes show it. */
+  gtk_widget_activate_action (GTK_WIDGET (fixture->player), "player.shuttle-back", NULL);
+  g_assert_cmpfloat (takes_player_get_rate (fixture->player), ==, -1.0);
+  g_assert_cmpint (takes_player_get_state (fixture->player), ==, TAKES_PLAYER_STATE_PLAYING);
+  g_assert_true (player_test_wait (watched_to_frame_12, &watch, TIMEOUT_S));
+  g_signal_handler_disconnect (fixture->player, handler);
+  g_test_message ("reverse: %u frames from 40 down to %d", watch.n_frames, watch.last);
+  g_assert_cmpuint (watch.n_frames, >=, 5);
+  g_assert_cmpuint (watch.n_rises, ==, 0);
+  g_assert_cmpuint (watch.n_unequal, ==, 0);
+  g_assert_cmpuint (watch.n_mismatch, ==, 0);
+  g_assert_cmpuint (watch.highest, <=, 40);
+
+  /* K stops on a frame both sides show. */
+  gtk_widget_activate_action (GTK_WIDGET (fixture->player), "player.shuttle-stop", NULL);
+  g_assert_cmpfloat (takes_player_get_rate (fixture->player), ==, 1.0);
+  wait_settled (fixture->player);
+  assert_cells_on_frame (fixture, 2, takes_player_get_frame (fixture->player));
+}
+
+static gboolean
+watched_two_wraps (gpointer data)
+{
+  Watch *watch = data;
+
+  return watch->wraps >= 2;
+}
+
+static void
+test_loop_range_in_step (Fixture *fixture, gconstpointer data)
+{
+  Watch watch;
+  gulong handler;
+
+  show_pair (fixture);
+  takes_player_set_loop_range (fixture->player, 10, 20);
+  takes_player_set_loop (fixture->player, TRUE);
+  wait_settled (fixture->player);
+  assert_cells_on_frame (fixture, 2, 10);
+  watch_init (&watch, fixture, 2, 10, 20);
+  handler = g_signal_connect (fixture->player, "notify::frame", G_CALLBACK (watch_frame_cb), &watch);
+  takes_player_play (fixture->player);
+  g_assert_true (player_test_wait (watched_two_wraps, &watch, TIMEOUT_S));
+  g_signal_handler_disconnect (fixture->player, handler);
+  g_test_message ("loop: %u frames, %u wraps", watch.n_frames, watch.wraps);
+  /* Never a frame outside the range, and the sides never apart. */
+  g_assert_cmpuint (watch.n_outside, ==, 0);
+  g_assert_cmpuint (watch.n_unequal, ==, 0);
+  g_assert_cmpuint (watch.n_mismatch, ==, 0);
+  g_assert_cmpuint (watch.highest, ==, 20);
+  g_assert_cmpint (takes_player_get_state (fixture->player), ==, TAKES_PLAYER_STATE_PLAYING);
+
+  /* Backwards, the range loops from its end. */
+  watch_init (&watch, fixture, 2, 10, 20);
+  handler = g_signal_connect (fixture->player, "notify::frame", G_CALLBACK (watch_frame_cb), &watch);
+  takes_player_set_rate (fixture->player, -1.0);
+  g_assert_true (player_test_wait (watched_two_wraps, &watch, TIMEOUT_S));
+  g_signal_handler_disconnect (fixture->player, handler);
+  g_assert_cmpuint (watch.n_outside, ==, 0);
+  g_assert_cmpuint (watch.n_unequal, ==, 0);
+  g_assert_cmpuint (watch.n_mismatch, ==, 0);
+  takes_player_pause (fixture->player);
+  wait_settled (fixture->player);
+}
+
 static void
 test_four_way_grid (Fixture *fixture, gconstpointer data)
 {
@@ -386,6 +525,8 @@ main (int argc, char **argv)
   add ("/compare-view/sync/same-frame-after-seek-step-play", test_same_frame_after_seek_and_step);
   add ("/compare-view/sync/four-way-grid", test_four_way_grid);
   add ("/compare-view/sync/loop-keeps-playing", test_loop_keeps_playing);
+  add ("/compare-view/sync/loop-range-stays-inside-in-step", test_loop_range_in_step);
+  add ("/compare-view/shuttle/reverse-keeps-sides-equal", test_reverse_keeps_sides_equal);
   add ("/compare-view/views/wipe-difference-toggle", test_views);
   add ("/compare-view/recipe/note-and-differences", test_note_and_differences);
   add ("/compare-view/verdict/keys-store-comparisons", test_verdict_keys);

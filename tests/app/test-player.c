@@ -371,6 +371,54 @@ test_zoom (Fixture *fixture, gconstpointer data)
   player_test_screenshot (fixture->window, "player.png");
 }
 
+static gboolean
+texture_is_full_size (gpointer data)
+{
+  GdkTexture *texture = takes_player_paintable_get_texture (TAKES_PLAYER_PAINTABLE (data));
+
+  return texture != NULL && gdk_texture_get_width (texture) == WIDTH;
+}
+
+static void
+test_converts_to_shown_size (Fixture *fixture, gconstpointer data)
+{
+  GdkPaintable *paintable = takes_player_get_paintable (fixture->player);
+  GdkTexture *texture;
+
+  /* A window much smaller than the take: frames come at about the size they
+   * are drawn at, and the picture keeps the take's own size. */
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 160, 200);
+  open_clip (fixture);
+  takes_player_seek_frame (fixture->player, 9);
+  wait_settled (fixture->player);
+  texture = takes_player_paintable_get_texture (TAKES_PLAYER_PAINTABLE (paintable));
+  g_assert_nonnull (texture);
+  g_test_message ("picture %d×%d, frames %d×%d", gtk_widget_get_width (GTK_WIDGET (fixture->player)),
+                  gtk_widget_get_height (GTK_WIDGET (fixture->player)), gdk_texture_get_width (texture),
+                  gdk_texture_get_height (texture));
+  g_assert_cmpint (gdk_texture_get_width (texture), <, WIDTH);
+  g_assert_cmpint (gdk_texture_get_width (texture) % 64, ==, 0);
+  g_assert_cmpint (gdk_paintable_get_intrinsic_width (paintable), ==, WIDTH);
+  g_assert_cmpint (gdk_paintable_get_intrinsic_height (paintable), ==, HEIGHT);
+  assert_on_frame (fixture->player, 9);
+
+  /* Actual size asks for every pixel again, on the same frame. */
+  takes_player_set_zoom_fit (fixture->player, FALSE);
+  g_assert_true (player_test_wait (texture_is_full_size, paintable, TIMEOUT_S));
+  wait_settled (fixture->player);
+  assert_on_frame (fixture->player, 9);
+
+  /* Playing on, frames keep coming at the size in use. */
+  takes_player_set_zoom_fit (fixture->player, TRUE);
+  takes_player_play (fixture->player);
+  g_assert_true (player_test_wait (past_frame_30, fixture->player, TIMEOUT_S));
+  takes_player_pause (fixture->player);
+  wait_settled (fixture->player);
+  texture = takes_player_paintable_get_texture (TAKES_PLAYER_PAINTABLE (paintable));
+  g_assert_cmpint (gdk_texture_get_width (texture), <, WIDTH);
+  assert_on_frame (fixture->player, takes_player_get_frame (fixture->player));
+}
+
 static void
 test_missing_file (Fixture *fixture, gconstpointer data)
 {
@@ -470,6 +518,7 @@ main (int argc, char **argv)
   add ("/player/loop/whole-take", test_whole_loop);
   add ("/player/shuttle/jkl", test_shuttle);
   add ("/player/zoom/fit-and-actual-size", test_zoom);
+  add ("/player/zoom/converts-to-shown-size", test_converts_to_shown_size);
   add ("/player/error/missing-file", test_missing_file);
   add ("/player/error/corrupt-file", test_corrupt_file);
   status = g_test_run ();

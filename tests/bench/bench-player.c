@@ -5,9 +5,10 @@
  * one 1080p take. Clips are a few seconds of moving bars encoded to H.264 by
  * the media core, looped by the player, so the run lasts as long as asked.
  * Prints frames shown, frames dropped (reached the sink but replaced before
- * they were drawn), frames expected from the clock, and CPU load (process
- * CPU time over wall time, per core), with the 4-way cost as a ratio of the
- * 1-way peer's.
+ * they were drawn), frames expected from the clock, CPU load (process
+ * CPU time over wall time, per core) and CPU time per frame shown (the
+ * figure least moved by other work on the machine), with the 4-way cost as
+ * a ratio of the 1-way peer's.
  *
  *   xvfb-run -a ./bench-player [--seconds N]   (default 30 per run)
  *
@@ -198,11 +199,16 @@ main (int argc, char **argv)
       return 1;
     }
 
-  g_print ("%-24s %8s %8s %8s %8s %10s\n", "run", "seconds", "expected", "shown", "dropped", "cpu/core");
+  g_print ("%-24s %8s %8s %8s %8s %10s %13s\n", "run", "seconds", "expected", "shown", "dropped", "cpu/core",
+           "cpu ms/frame");
   for (gsize r = 0; r < G_N_ELEMENTS (runs); r++)
-    g_print ("%-24s %8.1f %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %9.0f%%\n",
+    g_print ("%-24s %8.1f %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
+             " %9.0f%% %13.1f\n",
              runs[r].name, runs[r].wall_s, runs[r].expected, runs[r].shown, runs[r].dropped,
-             100.0 * runs[r].cpu_load);
+             100.0 * runs[r].cpu_load,
+             runs[r].shown > 0
+                 ? 1000.0 * runs[r].cpu_load * runs[r].wall_s * g_get_num_processors () / runs[r].shown
+                 : 0.0);
   g_print ("4-way / 1-way CPU: %.2f×   1080p / 720p CPU: %.2f×   cores: %u\n",
            runs[0].cpu_load > 0 ? runs[1].cpu_load / runs[0].cpu_load : 0.0,
            runs[0].cpu_load > 0 ? runs[2].cpu_load / runs[0].cpu_load : 0.0, g_get_num_processors ());

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
+
 #include "review-test-util.h"
 #include "takes-compare.h"
 
@@ -333,6 +336,108 @@ test_missing_take (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
+/* Pulls samples until one is width wide; NULL after max tries. */
+static GstSample *
+pull_width (GstElement *sink, int width, int tries)
+{
+  for (int i = 0; i < tries; i++)
+    {
+      g_autoptr (GstSample) sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
+      GstVideoInfo info;
+
+      g_assert_nonnull (sample);
+      g_assert_true (gst_video_info_from_caps (&info, gst_sample_get_caps (sample)));
+      g_assert_cmpint (GST_VIDEO_INFO_FORMAT (&info), ==, GST_VIDEO_FORMAT_BGRA);
+      if (GST_VIDEO_INFO_WIDTH (&info) == width)
+        return g_steal_pointer (&sample);
+    }
+  return NULL;
+}
+
+/* Whether the pixel at (x, y) of a BGRA sample is opaque and, within the
+ * rounding of a pass through I420, white or black. */
+static gboolean
+sample_pixel_is (GstSample *sample, int x, int y, gboolean white)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  const guint8 *p;
+  gboolean is = TRUE;
+
+  g_assert_true (gst_video_info_from_caps (&info, gst_sample_get_caps (sample)));
+  g_assert_true (gst_video_frame_map (&frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ));
+  p = (const guint8 *)GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+      + (gsize)y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0) + (gsize)x * 4;
+  for (int c = 0; c < 3; c++)
+    is = is && (white ? p[c] >= 0xf0 : p[c] <= 0x10);
+  is = is && p[3] == 0xff;
+  gst_video_frame_unmap (&frame);
+  return is;
+}
+
+static void
+test_bin_resize (void)
+{
+  TakesCompareSource sources[2] = { { 64, 48, 8, 1 }, { 96, 72, 16, 1 } };
+  TakesCompareOptions options;
+  g_autoptr (TakesCompareLayout) layout = NULL;
+  g_autoptr (GstElement) pipeline = NULL;
+  g_autoptr (GstElement) sink = NULL;
+  g_autoptr (GstSample) first = NULL;
+  g_autoptr (GstSample) smaller = NULL;
+  g_autoptr (GstCaps) bgra = NULL;
+  g_autoptr (GError) error = NULL;
+  GstElement *bin;
+  const char *patterns[2] = { "white", "black" };
+
+  takes_compare_options_init (&options);
+  layout = takes_compare_plan (sources, 2, &options, &error);
+  g_assert_no_error (error);
+  bin = takes_compare_bin_new (layout, &options, &error);
+  g_assert_no_error (error);
+  pipeline = gst_object_ref_sink (gst_pipeline_new (NULL));
+  sink = gst_element_factory_make ("appsink", NULL);
+  bgra = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "BGRA", NULL);
+  g_object_set (sink, "sync", FALSE, "max-buffers", 2, "caps", bgra, NULL);
+  gst_bin_add_many (GST_BIN (pipeline), bin, gst_object_ref (sink), NULL);
+  g_assert_true (gst_element_link (bin, sink));
+  for (guint i = 0; i < 2; i++)
+    {
+      GstElement *src = gst_element_factory_make ("videotestsrc", NULL);
+      GstElement *filter = gst_element_factory_make ("capsfilter", NULL);
+      g_autoptr (GstCaps) caps = gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT, sources[i].width,
+                                                      "height", G_TYPE_INT, sources[i].height, "framerate",
+                                                      GST_TYPE_FRACTION, sources[i].fps_n, 1, NULL);
+      g_autofree char *name = g_strdup_printf ("sink_%u", i);
+      g_autoptr (GstPad) src_pad = NULL;
+      g_autoptr (GstPad) sink_pad = gst_element_get_static_pad (bin, name);
+
+      gst_util_set_object_arg (G_OBJECT (src), "pattern", patterns[i]);
+      g_object_set (src, "num-buffers", 40, NULL);
+      g_object_set (filter, "caps", caps, NULL);
+      gst_bin_add_many (GST_BIN (pipeline), src, filter, NULL);
+      g_assert_true (gst_element_link (src, filter));
+      src_pad = gst_element_get_static_pad (filter, "src");
+      g_assert_cmpint (gst_pad_link (src_pad, sink_pad), ==, GST_PAD_LINK_OK);
+    }
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+
+  /* Opaque BGRA at the layout's size: white left, black right. */
+  first = pull_width (sink, layout->width, 1);
+  g_assert_nonnull (first);
+  g_assert_true (sample_pixel_is (first, layout->cell_width / 2, layout->cell_height / 2, TRUE));
+  g_assert_true (sample_pixel_is (first, layout->cell_width * 3 / 2, layout->cell_height / 2, FALSE));
+
+  /* Smaller cells while it plays: the output follows within a few frames. */
+  g_assert_false (takes_compare_bin_set_cell_size (bin, layout->cell_width, layout->cell_height));
+  g_assert_true (takes_compare_bin_set_cell_size (bin, 33, 24));
+  smaller = pull_width (sink, 64, 8);
+  g_assert_nonnull (smaller);
+  g_assert_true (sample_pixel_is (smaller, 16, 12, TRUE));
+  g_assert_true (sample_pixel_is (smaller, 48, 12, FALSE));
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+}
+
 static void
 test_recipe_diff (void)
 {
@@ -382,6 +487,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/compare/plan/common-grid", test_plan);
   g_test_add_func ("/compare/mode/names", test_modes);
+  g_test_add_func ("/compare/bin/opaque-bgra-resized-live", test_bin_resize);
   g_test_add_func ("/compare/recipe-diff/only-differing-fields", test_recipe_diff);
   g_test_add ("/compare/render/side-by-side-frames-in-step", Fixture, NULL, fixture_set_up,
               test_side_by_side_in_step, fixture_tear_down);
