@@ -6,6 +6,7 @@
 
 #include "takes-inspector.h"
 #include "takes-player.h"
+#include "takes-take-list.h"
 
 struct _TakesInspector
 {
@@ -28,6 +29,7 @@ struct _TakesInspector
   GtkButton *reveal_button;
 
   TakesStore *store;
+  TakesTakeList *list; /* the gallery's, whose worker saves edits */
   TakesTake *take;
   gboolean loading;
 };
@@ -75,27 +77,108 @@ changed (TakesInspector *self)
 
 /* Review ---------------------------------------------------------------- */
 
+typedef struct
+{
+  TakesInspector *self; /* owned */
+  gint64 take_id;
+} Edit;
+
+static void
+edit_free (Edit *edit)
+{
+  g_object_unref (edit->self);
+  g_free (edit);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Edit, edit_free)
+
+static void
+edit_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (Edit) edit = user_data;
+  TakesInspector *self = edit->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TakesTake) fresh = NULL;
+  int position;
+
+  if (!takes_take_list_edit_finish (TAKES_TAKE_LIST (source), result, &error))
+    report (self, error);
+  if (self->take == NULL || takes_take_get_id (self->take) != edit->take_id)
+    return;
+  /* The list has read the take again (saved or not); a take shown from
+   * outside the list's filter is read here. */
+  position = takes_take_list_find_cached (self->list, edit->take_id);
+  if (position >= 0)
+    fresh = g_list_model_get_item (G_LIST_MODEL (self->list), (guint)position);
+  else
+    fresh = takes_store_get_take (self->store, edit->take_id, NULL);
+  if (fresh != NULL)
+    {
+      g_set_object (&self->take, fresh);
+      show_take (self);
+    }
+}
+
+/* Saves one change to the shown take. With the gallery's list the write runs
+ * on the list's worker, which then replaces the take's card in place; without
+ * one it is written here and the window is told to reload. */
+static void
+edit (TakesInspector *self, TakesTakeEditKind kind, guint value, const char *text)
+{
+  gint64 id = takes_take_get_id (self->take);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = FALSE;
+
+  if (self->list != NULL && takes_take_list_get_store (self->list) == self->store)
+    {
+      Edit *data = g_new0 (Edit, 1);
+
+      data->self = g_object_ref (self);
+      data->take_id = id;
+      takes_take_list_edit_async (self->list, kind, &id, 1, value, text, NULL, edit_cb, data);
+      return;
+    }
+  switch (kind)
+    {
+      case TAKES_TAKE_EDIT_RATING:
+        ok = takes_store_set_rating (self->store, id, value, &error);
+        break;
+      case TAKES_TAKE_EDIT_DECISION:
+        ok = takes_store_set_decision (self->store, id, (TakesDecision)value, &error);
+        break;
+      case TAKES_TAKE_EDIT_NOTES:
+        ok = takes_store_set_notes (self->store, id, text, &error);
+        break;
+      case TAKES_TAKE_EDIT_ADD_TAG:
+        ok = takes_store_add_tag (self->store, id, text, &error);
+        break;
+      case TAKES_TAKE_EDIT_REMOVE_TAG:
+      default:
+        ok = takes_store_remove_tag (self->store, id, text, &error);
+        break;
+    }
+  if (!ok)
+    report (self, error);
+  changed (self);
+}
+
 static void
 star_clicked_cb (GtkButton *button, TakesInspector *self)
 {
   guint rating = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (button), "takes-rating"));
-  g_autoptr (GError) error = NULL;
 
   if (self->take == NULL)
     return;
   /* Clicking the current rating again clears it. */
   if (rating == takes_take_get_rating (self->take))
     rating = 0;
-  if (!takes_store_set_rating (self->store, takes_take_get_id (self->take), rating, &error))
-    report (self, error);
-  changed (self);
+  edit (self, TAKES_TAKE_EDIT_RATING, rating, NULL);
 }
 
 static void
 decision_toggled_cb (GtkToggleButton *button, TakesInspector *self)
 {
   TakesDecision decision = TAKES_DECISION_NONE;
-  g_autoptr (GError) error = NULL;
 
   if (self->loading || self->take == NULL)
     return;
@@ -103,37 +186,27 @@ decision_toggled_cb (GtkToggleButton *button, TakesInspector *self)
     decision = TAKES_DECISION_APPROVED;
   else if (gtk_toggle_button_get_active (self->reject_button))
     decision = TAKES_DECISION_REJECTED;
-  if (!takes_store_set_decision (self->store, takes_take_get_id (self->take), decision, &error))
-    report (self, error);
-  changed (self);
+  edit (self, TAKES_TAKE_EDIT_DECISION, decision, NULL);
 }
 
 static void
 tag_activate_cb (TakesInspector *self)
 {
   g_autofree char *tag = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->tag_entry))));
-  g_autoptr (GError) error = NULL;
 
   if (self->take == NULL || *tag == '\0')
     return;
-  if (!takes_store_add_tag (self->store, takes_take_get_id (self->take), tag, &error))
-    {
-      report (self, error);
-      return;
-    }
   gtk_editable_set_text (GTK_EDITABLE (self->tag_entry), "");
-  changed (self);
+  edit (self, TAKES_TAKE_EDIT_ADD_TAG, 0, tag);
 }
 
 static void
 remove_tag_cb (GtkButton *button, TakesInspector *self)
 {
   const char *tag = g_object_get_data (G_OBJECT (button), "takes-tag");
-  g_autoptr (GError) error = NULL;
 
-  if (!takes_store_remove_tag (self->store, takes_take_get_id (self->take), tag, &error))
-    report (self, error);
-  changed (self);
+  if (self->take != NULL)
+    edit (self, TAKES_TAKE_EDIT_REMOVE_TAG, 0, tag);
 }
 
 static void
@@ -142,7 +215,6 @@ save_notes (TakesInspector *self)
   GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->notes_view);
   GtkTextIter start, end;
   g_autofree char *notes = NULL;
-  g_autoptr (GError) error = NULL;
 
   if (self->loading || self->take == NULL)
     return;
@@ -151,9 +223,7 @@ save_notes (TakesInspector *self)
   if (g_strcmp0 (notes, takes_take_get_notes (self->take) != NULL ? takes_take_get_notes (self->take) : "")
       == 0)
     return;
-  if (!takes_store_set_notes (self->store, takes_take_get_id (self->take), notes, &error))
-    report (self, error);
-  changed (self);
+  edit (self, TAKES_TAKE_EDIT_NOTES, 0, notes);
 }
 
 static void
@@ -424,6 +494,7 @@ takes_inspector_dispose (GObject *object)
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
     gtk_widget_unparent (child);
   g_clear_object (&self->store);
+  g_clear_object (&self->list);
   g_clear_object (&self->take);
 
   G_OBJECT_CLASS (takes_inspector_parent_class)->dispose (object);
@@ -512,6 +583,15 @@ takes_inspector_set_store (TakesInspector *self, TakesStore *store)
   g_return_if_fail (TAKES_IS_INSPECTOR (self));
   if (g_set_object (&self->store, store))
     takes_inspector_set_take (self, NULL);
+}
+
+void
+takes_inspector_set_take_list (TakesInspector *self, TakesTakeList *list)
+{
+  g_return_if_fail (TAKES_IS_INSPECTOR (self));
+  g_return_if_fail (list == NULL || TAKES_IS_TAKE_LIST (list));
+
+  g_set_object (&self->list, list);
 }
 
 void

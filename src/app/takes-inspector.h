@@ -3,7 +3,8 @@
  * Signals:
  *   take-selected (gint64 take_id): a parent or child in the lineage was clicked.
  *   generate-again (TakesTake *take): "Generate Again with Changes" was clicked.
- *   take-changed (TakesTake *take): rating, decision, tags or notes were saved.
+ *   take-changed (TakesTake *take): rating, decision, tags or notes were saved
+ *     directly, without a take list (one that is set updates its items itself).
  */
 #pragma once
 
@@ -11,6 +12,7 @@
 
 #include "takes-player.h"
 #include "takes-store.h"
+#include "takes-take-list.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +22,9 @@ G_DECLARE_FINAL_TYPE (TakesInspector, takes_inspector, TAKES, INSPECTOR, GtkWidg
 GtkWidget *takes_inspector_new (void);
 
 void takes_inspector_set_store (TakesInspector *self, TakesStore *store);
+/* The gallery's list of takes: edits are then saved on its worker thread, off
+ * the main loop, and the list replaces the edited take in place. */
+void takes_inspector_set_take_list (TakesInspector *self, TakesTakeList *list);
 /* Shows @take (re-read from the store), or the empty state for NULL. */
 void takes_inspector_set_take (TakesInspector *self, TakesTake *take);
 TakesTake *takes_inspector_get_take (TakesInspector *self);

@@ -728,6 +728,7 @@ takes_window_new (GtkApplication *app, TakesStore *store, TakesQueue *queue)
   }
   takes_gallery_set_store (self->gallery, store, self->thumbnails);
   takes_inspector_set_store (self->inspector, store);
+  takes_inspector_set_take_list (self->inspector, takes_gallery_get_list (self->gallery));
   takes_compare_view_set_store (self->compare_view, store);
   takes_storyboard_page_set_store (self->storyboard_page, store);
   takes_storyboard_page_set_project (self->storyboard_page, self->project_id);

@@ -296,6 +296,88 @@ test_window_selection_shows_inspector (void)
   close_window (window);
 }
 
+/* The inspector's star button for @stars, or the first entry when @stars is 0. */
+static GtkWidget *
+find_inspector_widget (GtkWidget *widget, guint stars)
+{
+  if (stars > 0 && GTK_IS_BUTTON (widget)
+      && GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (widget), "takes-rating")) == stars)
+    return widget;
+  if (stars == 0 && GTK_IS_ENTRY (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_inspector_widget (child, stars);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+test_window_inspector_edits_in_the_background (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("inspector-edits");
+  TakesWindow *window;
+  TakesGallery *gallery;
+  TakesTakeList *list;
+  TakesInspector *inspector;
+  GtkWidget *star, *entry;
+  gint64 id;
+  guint reads;
+
+  app_test_fill_store (store, 30);
+  window = open_window (store);
+  gallery = takes_window_get_gallery (window);
+  list = takes_gallery_get_list (gallery);
+  inspector = takes_window_get_inspector (window);
+  {
+    g_autoptr (TakesTake) first = g_list_model_get_item (G_LIST_MODEL (list), 0);
+
+    id = takes_take_get_id (first);
+    g_assert_true (takes_gallery_select_take (gallery, id));
+  }
+  reads = takes_take_list_get_n_page_reads (list);
+
+  /* Rating and tagging in the inspector are saved by the list's worker... */
+  star = find_inspector_widget (GTK_WIDGET (inspector), 3);
+  g_assert_nonnull (star);
+  g_signal_emit_by_name (star, "clicked");
+  g_assert_true (takes_take_list_get_busy (list));
+  entry = find_inspector_widget (GTK_WIDGET (inspector), 0);
+  g_assert_nonnull (entry);
+  gtk_editable_set_text (GTK_EDITABLE (entry), "keeper");
+  g_signal_emit_by_name (entry, "activate");
+  wait_for_pages (window);
+  {
+    g_autoptr (TakesTake) stored = takes_store_get_take (store, id, NULL);
+    g_autoptr (TakesTake) card = g_list_model_get_item (G_LIST_MODEL (list), 0);
+    TakesTake *shown = takes_inspector_get_take (inspector);
+
+    g_assert_cmpuint (takes_take_get_rating (stored), ==, 3);
+    g_assert_true (takes_take_has_tag (stored, "keeper"));
+    /* ...which replaces the card in place, without reloading the gallery. */
+    g_assert_cmpint (takes_take_get_id (card), ==, id);
+    g_assert_cmpuint (takes_take_get_rating (card), ==, 3);
+    g_assert_true (takes_take_has_tag (card, "keeper"));
+    g_assert_cmpuint (takes_take_list_get_n_page_reads (list), ==, reads);
+    g_assert_cmpint (takes_take_get_id (shown), ==, id);
+    g_assert_cmpuint (takes_take_get_rating (shown), ==, 3);
+  }
+  /* Clicking the rating shown again clears it. */
+  star = find_inspector_widget (GTK_WIDGET (inspector), 3);
+  g_signal_emit_by_name (star, "clicked");
+  wait_for_pages (window);
+  {
+    g_autoptr (TakesTake) stored = takes_store_get_take (store, id, NULL);
+
+    g_assert_cmpuint (takes_take_get_rating (stored), ==, 0);
+  }
+  close_window (window);
+}
+
 static void
 test_window_optimizer_accept_changes_prompt (void)
 {
@@ -679,6 +761,8 @@ main (int argc, char **argv)
   g_test_add_func ("/window/gallery/filters-and-search-narrow-the-grid",
                    test_window_filters_and_search_narrow);
   g_test_add_func ("/window/gallery/selection-shows-the-inspector", test_window_selection_shows_inspector);
+  g_test_add_func ("/window/inspector/edits-in-the-background",
+                   test_window_inspector_edits_in_the_background);
   g_test_add_func ("/window/optimizer/accepted-suggestion-changes-the-prompt",
                    test_window_optimizer_accept_changes_prompt);
   g_test_add_func ("/window/gallery/bulk-actions-change-every-selected-take",
