@@ -725,8 +725,11 @@ tk_attention_forward (tk_attention_ws *ws, tk_pool *pool, const tk_attention_arg
       if (args->rel_table != NULL)
         for (int gi = 0; gi < g; gi++)
           fill_rel_bias (&job, gi);
-      tk_pool_parallel_for (pool, g * job.n_kpanels, 16, pack_worker, &job);
-      tk_pool_parallel_for (pool, g * job.n_qtiles, 1, tile_worker, &job);
+      /* Panels and tiles do not depend on the thread that computes them,
+       * so they are handed out as threads come free: a core that other
+       * processes share then takes fewer. */
+      tk_pool_parallel_for_dynamic (pool, g * job.n_kpanels, 16, pack_worker, &job);
+      tk_pool_parallel_for_dynamic (pool, g * job.n_qtiles, 1, tile_worker, &job);
     }
   return TK_OK;
 }

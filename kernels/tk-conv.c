@@ -9,6 +9,11 @@
  * in L2, then runs the panel product over every group of TK_PANEL_MR output
  * channels. The weights are read once per item, the patches once per
  * channel group from cache, and the whole im2col matrix never exists.
+ * The bias is one more column of the packed weights, met by a row of ones
+ * in the last block, so the output is written by the products alone; the
+ * first block stores rather than accumulates. Items are handed out to the
+ * threads one at a time (tk_pool_parallel_for_dynamic), so a core that
+ * other processes share simply takes fewer of them.
  *
  * With four output channels or fewer (the decoder's RGB head) a gathered
  * value would feed only a few multiply-adds, so with AVX-512 such a
@@ -33,13 +38,14 @@
 #define MR TK_PANEL_MR
 #define NR TK_PANEL_NR
 
-/* K rows and output pixels of one gathered panel: 256 × 192 floats, 192 KiB. */
+/* K rows and output pixels of one gathered panel: 256 × 192 floats, 192 KiB
+ * (plus the row of ones that applies the bias in a convolution's last block). */
 #define CONV_KC 256
 #define CONV_NB (4 * NR)
 /* Largest patch-vector length of the patch embedding: its per-item panels
  * (PE_PANELS of them) must fit in one workspace panel. */
 #define PE_PANELS 8
-#define PE_MAX_K ((CONV_KC * CONV_NB) / (PE_PANELS * MR))
+#define PE_MAX_K 768
 
 /* ---- the panel product ---- */
 
@@ -468,8 +474,10 @@ struct tk_conv
   tk_conv_params p;
   int64_t k;        /* in_channels · kt · kh · kw */
   int64_t m_panels; /* ⌈out_channels / MR⌉ */
-  float *packed;    /* [m_panels][k][MR], rows beyond out_channels zero */
-  float *bias;      /* [out_channels], zero when there is none */
+  /* [m_panels][k + 1][MR], rows beyond out_channels zero; row k holds the
+   * bias, which the panels multiply with a row of ones. */
+  float *packed;
+  float *bias; /* [out_channels], zero when there is none */
 };
 
 tk_status
@@ -484,7 +492,7 @@ tk_conv_new (const tk_conv_params *params, const float *weight, const float *bia
   if (!params_valid (params) || weight == NULL)
     return TK_ERR_INVALID;
   if (!count_ok (params->in_channels, params->kernel_t, params->kernel_h, params->kernel_w, &k)
-      || !count_ok (ceil_div (params->out_channels, MR), k, MR, 1, &n_packed))
+      || !count_ok (ceil_div (params->out_channels, MR), k + 1, MR, 1, &n_packed))
     return TK_ERR_INVALID;
 
   conv = calloc (1, sizeof *conv);
@@ -504,7 +512,7 @@ tk_conv_new (const tk_conv_params *params, const float *weight, const float *bia
     for (int r = 0; r < MR; r++)
       {
         int64_t co = mp * MR + r;
-        float *dst = conv->packed + mp * k * MR + r;
+        float *dst = conv->packed + mp * (k + 1) * MR + r;
 
         if (co < params->out_channels)
           {
@@ -512,10 +520,11 @@ tk_conv_new (const tk_conv_params *params, const float *weight, const float *bia
 
             for (int64_t kk = 0; kk < k; kk++)
               dst[kk * MR] = src[kk];
+            dst[k * MR] = bias != NULL ? bias[co] : 0.0f;
           }
         else
           {
-            for (int64_t kk = 0; kk < k; kk++)
+            for (int64_t kk = 0; kk <= k; kk++)
               dst[kk * MR] = 0.0f;
           }
       }
@@ -546,7 +555,7 @@ tk_conv_get_params (const tk_conv *conv)
 struct tk_conv_ws
 {
   int n_threads;
-  float **panel; /* per thread: CONV_KC × CONV_NB floats */
+  float **panel; /* per thread: (CONV_KC + 1) × CONV_NB floats */
 };
 
 tk_conv_ws *
@@ -568,7 +577,7 @@ tk_conv_ws_new (int n_threads)
     }
   for (int i = 0; i < n_threads; i++)
     {
-      ws->panel[i] = tk_aligned_alloc ((size_t)CONV_KC * CONV_NB * sizeof (float));
+      ws->panel[i] = tk_aligned_alloc ((size_t)(CONV_KC + 1) * CONV_NB * sizeof (float));
       if (ws->panel[i] == NULL)
         {
           tk_conv_ws_free (ws);
@@ -593,11 +602,21 @@ struct tk_conv_cache
 {
   int channels;
   int capacity; /* frames it can hold: kernel_t - 1 */
-  int n_frames; /* frames it holds, oldest first */
+  int n_frames; /* frames it holds */
+  /* The slots form a ring, so a push overwrites the oldest frames in place
+   * instead of moving the others: the oldest frame is in slot first. */
+  int first;
   int64_t height, width;
   int64_t frame_size; /* channels · height · width */
   float *data;        /* [capacity][channels][height][width] */
 };
+
+/* Channel 0 of the i-th oldest stored frame. */
+static float *
+cache_frame (const tk_conv_cache *cache, int64_t i)
+{
+  return cache->data + ((cache->first + i) % cache->capacity) * cache->frame_size;
+}
 
 tk_conv_cache *
 tk_conv_cache_new (int channels, int frames, int64_t height, int64_t width)
@@ -639,7 +658,7 @@ void
 tk_conv_cache_reset (tk_conv_cache *cache)
 {
   if (cache != NULL)
-    cache->n_frames = 0;
+    cache->n_frames = cache->first = 0;
 }
 
 int
@@ -648,29 +667,53 @@ tk_conv_cache_n_frames (const tk_conv_cache *cache)
   return cache == NULL ? 0 : cache->n_frames;
 }
 
-/* Keeps the last capacity frames of [cached frames, in]. */
-static void
-cache_push (tk_conv_cache *cache, const float *in, int64_t frames)
+typedef struct
 {
+  tk_conv_cache *cache;
+  const float *in;
+  int64_t frames;    /* of the input */
+  int64_t first_new; /* the first input frame kept */
+  int64_t slot0;     /* the ring position it goes to */
+} push_job;
+
+static void
+push_worker (void *data, int64_t start, int64_t end, int thread_index)
+{
+  const push_job *job = data;
+  const tk_conv_cache *cache = job->cache;
   int64_t hw = cache->height * cache->width;
-  int64_t keep_old, take_new, first_new;
+
+  (void)thread_index;
+  for (int64_t i = start; i < end; i++)
+    {
+      int64_t f = i / cache->channels, c = i % cache->channels;
+      float *dst = cache->data + ((job->slot0 + f) % cache->capacity) * cache->frame_size + c * hw;
+
+      memcpy (dst, job->in + (c * job->frames + job->first_new + f) * hw, (size_t)hw * sizeof (float));
+    }
+}
+
+/* Keeps the last capacity frames of [cached frames, in]: the new frames go
+ * into the free slots, then over the oldest ones. */
+static void
+cache_push (tk_conv_cache *cache, tk_pool *pool, const float *in, int64_t frames)
+{
+  push_job job;
+  int64_t take_new, total;
 
   if (cache->capacity == 0)
     return;
   take_new = min64 (frames, cache->capacity);
-  keep_old = min64 (cache->n_frames, cache->capacity - take_new);
-  first_new = frames - take_new;
-  if (keep_old > 0 && cache->n_frames > keep_old)
-    memmove (cache->data, cache->data + (cache->n_frames - keep_old) * cache->frame_size,
-             (size_t)(keep_old * cache->frame_size) * sizeof (float));
-  for (int64_t f = 0; f < take_new; f++)
+  job = (push_job){ cache, in, frames, frames - take_new,
+                    (cache->first + cache->n_frames) % cache->capacity };
+  tk_pool_parallel_for (pool, take_new * cache->channels, 16, push_worker, &job);
+  total = cache->n_frames + take_new;
+  if (total > cache->capacity)
     {
-      float *dst = cache->data + (keep_old + f) * cache->frame_size;
-
-      for (int c = 0; c < cache->channels; c++)
-        memcpy (dst + c * hw, in + ((int64_t)c * frames + first_new + f) * hw, (size_t)hw * sizeof (float));
+      cache->first = (int)((cache->first + total - cache->capacity) % cache->capacity);
+      total = cache->capacity;
     }
-  cache->n_frames = (int)(keep_old + take_new);
+  cache->n_frames = (int)total;
 }
 
 /* ---- forward ---- */
@@ -708,7 +751,7 @@ frame_at (const conv_job *job, int64_t v, int64_t *channel_stride)
   if (job->cache != NULL && v >= -(int64_t)job->n_cached)
     {
       *channel_stride = hw;
-      return job->cache->data + (job->n_cached + v) * job->cache->frame_size;
+      return cache_frame (job->cache, job->n_cached + v);
     }
   return NULL;
 }
@@ -767,7 +810,7 @@ gather_panel (const conv_job *job, int64_t t, int64_t p0, int64_t nb, int64_t k0
               if (lo > 0)
                 memset (dst, 0, (size_t)lo * sizeof (float));
               if (up > lo)
-                memcpy (dst + lo, src + wi0 + lo, (size_t)(up - lo) * sizeof (float));
+                memcpy (dst + lo, src + (wi0 + lo), (size_t)(up - lo) * sizeof (float));
               if (run > up)
                 memset (dst + up, 0, (size_t)(run - up) * sizeof (float));
             }
@@ -805,6 +848,20 @@ range_mask (int64_t lo, int64_t hi, int64_t offset)
   if (b <= a)
     return 0;
   return (__mmask16)(((1u << (b - a)) - 1) << a);
+}
+
+/* The 16 floats of row starting at column x0, lanes outside mask zero.
+ * Every pointer formed stays inside the row: lanes left of column 0 are
+ * filled by an expanding load from the row's start, and a vector with no
+ * lane inside the row reads nothing. */
+AVX512_TARGET static inline __m512
+load_row (const float *row, int64_t x0, __mmask16 mask)
+{
+  if (mask == 0)
+    return _mm512_setzero_ps ();
+  if (x0 < 0)
+    return _mm512_maskz_expandloadu_ps (mask, row);
+  return _mm512_maskz_loadu_ps (mask, row + x0);
 }
 
 /* Output pixels wo0 … wo0 + len - 1 (len ≤ CONV_NB) of output row ho for
@@ -865,7 +922,7 @@ direct_run (const conv_job *job,
             continue;
           for (int64_t ci = 0; ci < p->in_channels; ci++)
             {
-              const float *src = frame + ci * channel_stride_in + hi * job->width + wo0 - p->pad_left;
+              const float *row = frame + ci * channel_stride_in + hi * job->width;
               const float *wc = w0 + ci * taps * MR;
 
               for (int v = 0; v < n_vecs; v++)
@@ -879,7 +936,7 @@ direct_run (const conv_job *job,
                   for (int cw = 0; cw < kw; cw++)
                     {
                       const float *wt = wc + cw * MR;
-                      __m512 x = _mm512_maskz_loadu_ps (mask[cw][v], src + cw + 16 * v);
+                      __m512 x = load_row (row, wo0 + cw - p->pad_left + 16 * v, mask[cw][v]);
 
                       c0 = _mm512_fmadd_ps (_mm512_set1_ps (wt[0]), x, c0);
                       c1 = _mm512_fmadd_ps (_mm512_set1_ps (wt[1]), x, c1);
@@ -951,28 +1008,31 @@ conv_worker (void *data, int64_t start, int64_t end, int thread_index)
           direct_block (job, t, p0, nb, panel, base, channel_stride);
           continue;
         }
-      for (int64_t co = mp0 * MR; co < min64 (mp1 * MR, cout); co++)
-        {
-          float *dst = base + co * channel_stride;
-          float bv = conv->bias[co];
-
-          for (int64_t x = 0; x < nb; x++)
-            dst[x] = bv;
-        }
       for (int64_t k0 = 0; k0 < conv->k; k0 += CONV_KC)
         {
           int64_t kc = min64 (CONV_KC, conv->k - k0);
 
           gather_panel (job, t, p0, nb, k0, kc, panel);
+          /* The last block takes one row more: ones, against the bias row of
+           * the packed weights, so the bias costs no pass of its own over
+           * the output. */
+          if (k0 + kc == conv->k)
+            {
+              float *ones = panel + kc * CONV_NB;
+
+              for (int64_t x = 0; x < CONV_NB; x++)
+                ones[x] = x < nb ? 1.0f : 0.0f;
+              kc++;
+            }
           for (int64_t mp = mp0; mp < mp1; mp++)
             {
-              const float *a = conv->packed + (mp * conv->k + k0) * MR;
+              const float *a = conv->packed + (mp * (conv->k + 1) + k0) * MR;
               float *c = base + mp * MR * channel_stride;
               int m = (int)min64 (MR, cout - mp * MR);
 
               for (int64_t s = 0; s * NR < nb; s++)
                 job->panel (kc, a, panel + s * NR, CONV_NB, c + s * NR, channel_stride, m,
-                            (int)min64 (NR, nb - s * NR), NULL, 1);
+                            (int)min64 (NR, nb - s * NR), NULL, k0 > 0);
             }
         }
     }
@@ -1052,9 +1112,11 @@ tk_conv_forward (const tk_conv *conv,
                && p->stride_w == 1 && tk_isa_active () >= TK_ISA_AVX512;
 #endif
 
-  tk_pool_parallel_for (pool, n_items, 1, conv_worker, &job);
+  /* Handed out one item at a time: a core shared with other work then just
+   * takes fewer items, and each item's result is the same on any thread. */
+  tk_pool_parallel_for_dynamic (pool, n_items, 1, conv_worker, &job);
   if (cache != NULL)
-    cache_push (cache, in, frames);
+    cache_push (cache, pool, in, frames);
   tk_conv_ws_free (own_ws);
   return TK_OK;
 }

@@ -4,7 +4,9 @@
  * A parallel product is cut along the longer of m and n, in multiples of 16
  * so neighbouring threads do not share cache lines of C, and each piece is
  * one single-threaded call on a pool thread; cutting the longer side means
- * the operand each thread packs in full is the smaller one. At the models'
+ * the operand each thread packs in full is the smaller one. A long enough
+ * side is cut into a few pieces per thread, claimed as threads come free
+ * (DYNAMIC_PIECE_MIN), so other load on one core does not stall the rest. At the models'
  * shapes this runs within noise of OpenBLAS's own threading (bench-gemm,
  * "split" against "raw") and, unlike lending OpenBLAS the cores, leaves no
  * OpenBLAS worker spinning while the pool does the work between products.
@@ -43,6 +45,14 @@
 #define PREFILL_ROWS_GRAIN 64
 /* Pieces of a split product are multiples of this many rows or columns. */
 #define SPLIT_ALIGN 16
+/* A product whose split side holds several times this many rows or columns
+ * is cut into more pieces than threads, handed out as threads come free.
+ * Every piece packs the whole other operand again, which at this length
+ * costs under 1% of the piece's arithmetic; in return a thread that shares
+ * its core with other work no longer holds up the whole product. */
+#define DYNAMIC_PIECE_MIN 2048
+/* At most this many pieces per thread. */
+#define DYNAMIC_PIECES_PER_THREAD 4
 
 enum
 {
@@ -326,6 +336,17 @@ gemm_run (tk_pool *pool, gemm_job *job)
         blas_shutdown_threads ();
       return;
     }
+  {
+    int64_t n_pieces = len / DYNAMIC_PIECE_MIN;
+
+    if (n_pieces > (int64_t)DYNAMIC_PIECES_PER_THREAD * n_threads)
+      n_pieces = (int64_t)DYNAMIC_PIECES_PER_THREAD * n_threads;
+    if (n_pieces > n_threads)
+      {
+        tk_pool_parallel_for_dynamic (pool, blocks, (blocks + n_pieces - 1) / n_pieces, gemm_part_cb, job);
+        return;
+      }
+  }
   tk_pool_parallel_for (pool, blocks, 4, gemm_part_cb, job);
 }
 

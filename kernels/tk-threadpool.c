@@ -1,12 +1,15 @@
 /* tk-threadpool.c: fixed pthread pool with a generation counter.
  *
  * Each parallel loop publishes its job and bumps the generation; workers wake,
- * run their own slice and count down. The split is computed from the loop size
- * and the pool size alone, never from timing.
+ * run their own slice and count down. The static split is computed from the
+ * loop size and the pool size alone, never from timing. The dynamic loop
+ * hands out pieces from a shared counter instead, so a thread that shares
+ * its core with another process simply takes fewer pieces.
  */
 #include "tk-threadpool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -28,6 +31,9 @@ struct tk_pool
   void *ctx;
   int64_t n;
   int n_chunks;
+  /* Dynamic loops: piece size (0 for a static split) and the next unclaimed item. */
+  int64_t piece;
+  _Atomic int64_t next;
 };
 
 typedef struct
@@ -41,7 +47,7 @@ tk_cpu_count (void)
 {
   long n = sysconf (_SC_NPROCESSORS_ONLN);
 
-  return n < 1 ? 1 : (int) n;
+  return n < 1 ? 1 : (int)n;
 }
 
 static void
@@ -52,6 +58,20 @@ chunk_range (int64_t n, int n_chunks, int chunk, int64_t *start, int64_t *end)
 
   *start = chunk * base + (chunk < extra ? chunk : extra);
   *end = *start + base + (chunk < extra ? 1 : 0);
+}
+
+/* Claims pieces of the current dynamic loop until none are left. */
+static void
+run_pieces (tk_pool *pool, tk_pool_fn fn, void *ctx, int64_t n, int64_t piece, int index)
+{
+  for (;;)
+    {
+      int64_t start = atomic_fetch_add_explicit (&pool->next, piece, memory_order_relaxed);
+
+      if (start >= n)
+        break;
+      fn (ctx, start, n - start > piece ? start + piece : n, index);
+    }
 }
 
 static void *
@@ -75,11 +95,15 @@ worker_main (void *data)
         {
           tk_pool_fn fn = pool->fn;
           void *ctx = pool->ctx;
+          int64_t n = pool->n, piece = pool->piece;
           int64_t start, end;
 
-          chunk_range (pool->n, pool->n_chunks, index, &start, &end);
+          chunk_range (n, pool->n_chunks, index, &start, &end);
           pthread_mutex_unlock (&pool->lock);
-          fn (ctx, start, end, index);
+          if (piece > 0)
+            run_pieces (pool, fn, ctx, n, piece, index);
+          else
+            fn (ctx, start, end, index);
           pthread_mutex_lock (&pool->lock);
           if (--pool->pending == 0)
             pthread_cond_signal (&pool->done);
@@ -105,7 +129,7 @@ tk_pool_new (int n_threads)
   pthread_cond_init (&pool->done, NULL);
   if (n_threads > 1)
     {
-      pool->threads = calloc ((size_t) n_threads - 1, sizeof *pool->threads);
+      pool->threads = calloc ((size_t)n_threads - 1, sizeof *pool->threads);
       if (pool->threads == NULL)
         {
           tk_pool_free (pool);
@@ -156,17 +180,51 @@ tk_pool_size (const tk_pool *pool)
   return pool == NULL ? 1 : pool->n_threads;
 }
 
+/* Publishes a loop of n_chunks threads, runs the caller's share, and
+ * waits for the workers. piece > 0 makes it a dynamic loop. */
+static void
+run_loop (tk_pool *pool, int64_t n, int n_chunks, int64_t piece, tk_pool_fn fn, void *ctx)
+{
+  int64_t start, end;
+
+  pthread_mutex_lock (&pool->lock);
+  pool->fn = fn;
+  pool->ctx = ctx;
+  pool->n = n;
+  pool->n_chunks = n_chunks;
+  pool->piece = piece;
+  atomic_store_explicit (&pool->next, 0, memory_order_relaxed);
+  pool->pending = n_chunks - 1;
+  pool->generation++;
+  pthread_cond_broadcast (&pool->wake);
+  pthread_mutex_unlock (&pool->lock);
+
+  if (piece > 0)
+    {
+      run_pieces (pool, fn, ctx, n, piece, 0);
+    }
+  else
+    {
+      chunk_range (n, n_chunks, 0, &start, &end);
+      fn (ctx, start, end, 0);
+    }
+
+  pthread_mutex_lock (&pool->lock);
+  while (pool->pending > 0)
+    pthread_cond_wait (&pool->done, &pool->lock);
+  pthread_mutex_unlock (&pool->lock);
+}
+
 void
 tk_pool_parallel_for (tk_pool *pool, int64_t n, int64_t grain, tk_pool_fn fn, void *ctx)
 {
-  int64_t start, end;
   int n_chunks;
 
   if (n <= 0)
     return;
   if (grain < 1)
     grain = 1;
-  n_chunks = (int) ((n + grain - 1) / grain);
+  n_chunks = (int)((n + grain - 1) / grain);
   if (pool == NULL || n_chunks <= 1 || pool->n_threads <= 1)
     {
       fn (ctx, 0, n, 0);
@@ -174,22 +232,23 @@ tk_pool_parallel_for (tk_pool *pool, int64_t n, int64_t grain, tk_pool_fn fn, vo
     }
   if (n_chunks > pool->n_threads)
     n_chunks = pool->n_threads;
+  run_loop (pool, n, n_chunks, 0, fn, ctx);
+}
 
-  pthread_mutex_lock (&pool->lock);
-  pool->fn = fn;
-  pool->ctx = ctx;
-  pool->n = n;
-  pool->n_chunks = n_chunks;
-  pool->pending = n_chunks - 1;
-  pool->generation++;
-  pthread_cond_broadcast (&pool->wake);
-  pthread_mutex_unlock (&pool->lock);
+void
+tk_pool_parallel_for_dynamic (tk_pool *pool, int64_t n, int64_t piece, tk_pool_fn fn, void *ctx)
+{
+  int64_t n_pieces;
 
-  chunk_range (n, n_chunks, 0, &start, &end);
-  fn (ctx, start, end, 0);
-
-  pthread_mutex_lock (&pool->lock);
-  while (pool->pending > 0)
-    pthread_cond_wait (&pool->done, &pool->lock);
-  pthread_mutex_unlock (&pool->lock);
+  if (n <= 0)
+    return;
+  if (piece < 1)
+    piece = 1;
+  n_pieces = (n + piece - 1) / piece;
+  if (pool == NULL || n_pieces <= 1 || pool->n_threads <= 1)
+    {
+      fn (ctx, 0, n, 0);
+      return;
+    }
+  run_loop (pool, n, n_pieces < pool->n_threads ? (int)n_pieces : pool->n_threads, piece, fn, ctx);
 }

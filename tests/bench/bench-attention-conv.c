@@ -19,6 +19,9 @@
  * Each figure is the best of at least three rounds that run every variant
  * once (so load from other processes falls on all alike), after a warm-up.
  * Usage: bench-attention-conv [--quick] [--threads N] [--min-seconds S]
+ *                             [--shape NAME]…
+ * --shape (repeatable) runs only the named shapes of either section, so a
+ * full run can be taken in pieces.
  * TAKES_BENCH_ATTENTION_CONV_SCRIPT overrides the path of the PyTorch script.
  */
 #include "config.h"
@@ -348,6 +351,15 @@ conv_flops (const conv_shape *s)
   return 2.0 * s->cout * (double)s->cin * s->kt * s->kh * s->kw * (double)s->h * (double)s->w;
 }
 
+static int
+any_selected (const int *sel, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (sel[i])
+      return 1;
+  return 0;
+}
+
 /* Returns the lowest tk / sgemm ratio over the target shapes. */
 static double
 bench_attention (const int *sel, tk_pool *pool, int threads, double min_seconds)
@@ -356,6 +368,8 @@ bench_attention (const int *sel, tk_pool *pool, int threads, double min_seconds)
   double worst = INFINITY;
   char torch_attn_how[160] = "";
 
+  if (!any_selected (sel, N_ATTN))
+    return worst;
   g.a = random_floats ((int64_t)SGEMM_SIZE * SGEMM_SIZE, 1.0f);
   g.b = random_floats ((int64_t)SGEMM_SIZE * SGEMM_SIZE, 1.0f);
   g.c = random_floats ((int64_t)SGEMM_SIZE * SGEMM_SIZE, 1.0f);
@@ -462,9 +476,12 @@ bench_attention (const int *sel, tk_pool *pool, int threads, double min_seconds)
 static double
 bench_conv (const int *sel, tk_pool *pool, int threads, double min_seconds)
 {
-  tk_conv_ws *ws = tk_conv_ws_new (threads);
+  tk_conv_ws *ws;
   double worst = INFINITY;
 
+  if (!any_selected (sel, N_CONV))
+    return worst;
+  ws = tk_conv_ws_new (threads);
   printf ("\nconv3d: one output frame with a full causal cache; bound = im2col matrix × weights alone, the "
           "faster of\n"
           "raw cblas_sgemm (OpenBLAS's own %d threads) and tk_gemm_f32, on a %d-column slab of the im2col "
@@ -541,12 +558,35 @@ bench_conv (const int *sel, tk_pool *pool, int threads, double min_seconds)
   return worst;
 }
 
+static int
+name_picked (const char *name, const char *const *picked, int n_picked)
+{
+  for (int i = 0; i < n_picked; i++)
+    if (strcmp (name, picked[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static int
+shape_known (const char *name)
+{
+  for (size_t i = 0; i < N_ATTN; i++)
+    if (strcmp (name, attn_shapes[i].name) == 0)
+      return 1;
+  for (size_t i = 0; i < N_CONV; i++)
+    if (strcmp (name, conv_shapes[i].name) == 0)
+      return 1;
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
   int threads = tk_cpu_count (), quick = 0;
   double min_seconds = 1.0;
   int attn_sel[N_ATTN], conv_sel[N_CONV];
+  const char *picked[N_ATTN + N_CONV];
+  int n_picked = 0;
   double worst_attn, worst_conv;
   tk_pool *pool;
   void *sym;
@@ -559,9 +599,19 @@ main (int argc, char **argv)
         threads = atoi (argv[++i]);
       else if (strcmp (argv[i], "--min-seconds") == 0 && i + 1 < argc)
         min_seconds = atof (argv[++i]);
+      else if (strcmp (argv[i], "--shape") == 0 && i + 1 < argc && n_picked < (int)(N_ATTN + N_CONV)
+               && shape_known (argv[i + 1]))
+        picked[n_picked++] = argv[++i];
       else
         {
-          fprintf (stderr, "usage: %s [--quick] [--threads N] [--min-seconds S]\n", argv[0]);
+          fprintf (stderr, "usage: %s [--quick] [--threads N] [--min-seconds S] [--shape NAME]...\n",
+                   argv[0]);
+          fprintf (stderr, "shapes:");
+          for (size_t j = 0; j < N_ATTN; j++)
+            fprintf (stderr, " %s", attn_shapes[j].name);
+          for (size_t j = 0; j < N_CONV; j++)
+            fprintf (stderr, " %s", conv_shapes[j].name);
+          fprintf (stderr, "\n");
           return 2;
         }
     }
@@ -570,9 +620,11 @@ main (int argc, char **argv)
   if (quick)
     min_seconds = min_seconds < 0.3 ? min_seconds : 0.3;
   for (size_t i = 0; i < N_ATTN; i++)
-    attn_sel[i] = !quick || attn_shapes[i].quick;
+    attn_sel[i]
+        = n_picked > 0 ? name_picked (attn_shapes[i].name, picked, n_picked) : !quick || attn_shapes[i].quick;
   for (size_t i = 0; i < N_CONV; i++)
-    conv_sel[i] = !quick || conv_shapes[i].quick;
+    conv_sel[i]
+        = n_picked > 0 ? name_picked (conv_shapes[i].name, picked, n_picked) : !quick || conv_shapes[i].quick;
 
   sym = dlsym (RTLD_DEFAULT, "openblas_set_num_threads");
   memcpy (&blas_set_threads, &sym, sizeof sym);
@@ -588,10 +640,13 @@ main (int argc, char **argv)
   worst_conv = bench_conv (conv_sel, pool, threads, min_seconds);
   tk_pool_free (pool);
 
-  printf ("\ntarget attention (self, d = 128) >= 0.5x sgemm: %s (lowest %.2fx)\n",
-          worst_attn >= 0.5 ? "met" : "NOT met", worst_attn);
-  printf ("target conv3d >= 0.6x im2col+sgemm bound: %s (lowest %.2fx)\n",
-          worst_conv >= 0.6 ? "met" : "NOT met", worst_conv);
+  printf ("\n");
+  if (isfinite (worst_attn))
+    printf ("target attention (self, d = 128) >= 0.5x sgemm: %s (lowest %.2fx)\n",
+            worst_attn >= 0.5 ? "met" : "NOT met", worst_attn);
+  if (isfinite (worst_conv))
+    printf ("target conv3d >= 0.6x im2col+sgemm bound: %s (lowest %.2fx)\n",
+            worst_conv >= 0.6 ? "met" : "NOT met", worst_conv);
   if (torch_compared > 0)
     printf ("target faster than PyTorch: %d of %d shapes\n", torch_faster, torch_compared);
   return 0;

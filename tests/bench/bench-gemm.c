@@ -5,7 +5,9 @@
  * Rows are a slice of the tokens (2,048 of the 32,760 of a 480p clip, or
  * all 32,760 with --full); the weights have the real shapes. Each figure is
  * the best of repeated runs. Usage:
- *   bench-gemm [--full] [--quick] [--threads N] [--min-seconds S]
+ *   bench-gemm [--full] [--quick] [--threads N] [--min-seconds S] [--shape NAME]…
+ * --shape (repeatable) runs only the named shapes, so a long run can be
+ * taken in pieces.
  * TAKES_BENCH_TORCH_SCRIPT overrides the path of the PyTorch peer script.
  */
 #include "config.h"
@@ -41,6 +43,9 @@ static const shape shapes[] = {
 
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 #define QUICK_SHAPES 3
+
+/* The shapes this run measures. */
+static int selected[N_SHAPES];
 
 static double
 now (void)
@@ -190,6 +195,9 @@ run_torch (const int64_t *rows, size_t n_shapes, int threads, double min_seconds
   for (size_t i = 0; i < n_shapes; i++)
     {
       size_t len = strlen (cmd);
+
+      if (!selected[i])
+        continue;
       snprintf (cmd + len, cap - len, " %s:%lld:%lld:%lld", shapes[i].name, (long long)rows[i],
                 (long long)shapes[i].n, (long long)shapes[i].k);
     }
@@ -243,6 +251,23 @@ weight_as (const float *w32, int64_t n, int64_t k, tk_dtype dtype, float scale)
   return t;
 }
 
+static size_t
+next_selected (size_t i)
+{
+  while (i < N_SHAPES && !selected[i])
+    i++;
+  return i;
+}
+
+static int
+shape_index (const char *name)
+{
+  for (size_t i = 0; i < N_SHAPES; i++)
+    if (strcmp (name, shapes[i].name) == 0)
+      return (int)i;
+  return -1;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -258,6 +283,7 @@ main (int argc, char **argv)
   void *sym;
   int have_torch;
   int meets = 1;
+  int n_picked = 0;
 
   for (int i = 1; i < argc; i++)
     {
@@ -269,14 +295,27 @@ main (int argc, char **argv)
         threads = atoi (argv[++i]);
       else if (strcmp (argv[i], "--min-seconds") == 0 && i + 1 < argc)
         min_seconds = atof (argv[++i]);
+      else if (strcmp (argv[i], "--shape") == 0 && i + 1 < argc && shape_index (argv[i + 1]) >= 0)
+        {
+          selected[shape_index (argv[++i])] = 1;
+          n_picked++;
+        }
       else
         {
-          fprintf (stderr, "usage: %s [--full] [--quick] [--threads N] [--min-seconds S]\n", argv[0]);
+          fprintf (stderr,
+                   "usage: %s [--full] [--quick] [--threads N] [--min-seconds S] [--shape NAME]...\nshapes:",
+                   argv[0]);
+          for (size_t j = 0; j < N_SHAPES; j++)
+            fprintf (stderr, " %s", shapes[j].name);
+          fprintf (stderr, "\n");
           return 2;
         }
     }
-  if (quick)
+  if (quick && n_picked == 0)
     n_shapes = QUICK_SHAPES;
+  for (size_t i = 0; i < N_SHAPES; i++)
+    if (n_picked == 0)
+      selected[i] = i < n_shapes;
   if (min_seconds < 0.0)
     min_seconds = quick ? 0.2 : 1.0;
   if (threads < 1)
@@ -320,7 +359,7 @@ main (int argc, char **argv)
 
   printf ("%-15s %6s %6s %6s | %7s %7s %6s | %7s %6s | %7s %6s | %7s %7s\n", "shape", "M", "N", "K", "raw",
           "tk f32", "/raw", "lent", "/raw", "tk bf16", "/f32", "tk f16", "tk f8");
-  for (size_t i = 0; i < n_shapes; i++)
+  for (size_t i = next_selected (0); i < n_shapes; i = next_selected (i + 1))
     {
       const shape *s = &shapes[i];
       int64_t m = rows[i];

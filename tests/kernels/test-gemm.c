@@ -137,8 +137,11 @@ gemm_reference (int ta,
 static void
 test_gemm_f32 (void)
 {
-  static const int64_t sizes[][3] = { { 1, 1, 1 },      { 3, 5, 7 },    { 17, 31, 13 }, { 97, 61, 89 },
-                                      { 128, 67, 250 }, { 2, 300, 19 }, { 263, 5, 41 }, { 64, 64, 0 } };
+  /* The last two are long enough along m, then n, to be cut into more
+   * pieces than threads. */
+  static const int64_t sizes[][3]
+      = { { 1, 1, 1 },    { 3, 5, 7 },    { 17, 31, 13 }, { 97, 61, 89 },  { 128, 67, 250 },
+          { 2, 300, 19 }, { 263, 5, 41 }, { 64, 64, 0 },  { 6200, 5, 67 }, { 5, 8300, 49 } };
   int before = failures;
   tk_pool *pools[3] = { NULL, tk_pool_new (2), tk_pool_new (3) };
 
