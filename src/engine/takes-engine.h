@@ -370,12 +370,18 @@ const WanVaeConfig *wan_vae_get_config (const WanVae *vae);
 int wan_vae_get_spatial_factor (const WanVae *vae);
 /* Latent channels: 16 (2.1) or 48 (2.2). */
 int wan_vae_get_z_dim (const WanVae *vae);
+/* Bytes of weights the VAE keeps in memory (unpacked to F32 and packed for
+ * its convolutions); the file's pages are handed back as it reads them. */
+guint64 wan_vae_get_weight_bytes (const WanVae *vae);
 
 /* Peak bytes a decode of a latent [z_dim, T, h, w] needs beyond the weights
  * (caches, activations, the output video), and the same for an encode of a
  * video [3, F, H, W] (the input video and the latent included). 0 for a
  * shape the VAE cannot take, or an encode without encoder weights. */
 guint64 wan_vae_estimate_decode_bytes (const WanVae *vae, int T, int h, int w);
+/* Peak bytes of a WanVaeDecoder for latents of h x w beyond the weights:
+ * the streaming decode, which never holds the whole video. */
+guint64 wan_vae_estimate_decoder_bytes (const WanVae *vae, int h, int w);
 guint64 wan_vae_estimate_encode_bytes (const WanVae *vae, int F, int H, int W);
 
 /* Decodes the normalised latent @z [z_dim, T, h, w] causally, one latent
@@ -427,6 +433,54 @@ gboolean wan_vae_decoder_push (WanVaeDecoder *decoder,
                                float *frames,
                                int *n_frames,
                                WanCancelFunc cancel,
+                               gpointer user_data,
+                               GError **error);
+
+/* Spatial tiling of a decode, for frames whose caches would not fit: the
+ * latent is cut into tiles of tile_h x tile_w cells that share @overlap
+ * cells (at most half a tile) with their neighbours, the last tile along a
+ * side cut short at the edge. The latent-size part of the decoder (with its
+ * attention) still runs on whole frames; the levels run tile by tile over
+ * every frame with their own caches, so the memory follows the tile and not
+ * the frame. Tiles are blended across the shared pixels: weight 0 in the
+ * quarter nearest the cut, a linear ramp across the middle half. The
+ * wider the overlap, the closer the video is to the untiled one (the
+ * levels see about 12 latent cells around a pixel). A tile side of 0 or of
+ * the whole side means no cut along it. */
+typedef struct
+{
+  int tile_h, tile_w;
+  int overlap;
+} WanVaeTiling;
+
+/* Cells neighbouring tiles share when the planner picks the tiles, at most,
+ * and the smallest tile side it tries. */
+#define WAN_VAE_TILE_OVERLAP 16
+#define WAN_VAE_TILE_MIN 8
+
+/* Peak bytes of a tiled decode beyond the weights (the same as
+ * wan_vae_estimate_decode_bytes() for a single tile); 0 for a shape or a
+ * tiling the VAE cannot take. */
+guint64
+wan_vae_estimate_decode_tiled_bytes (const WanVae *vae, int T, int h, int w, const WanVaeTiling *tiling);
+/* How many tiles @tiling cuts a latent of h x w into; 0 for a bad tiling. */
+int wan_vae_tiling_count (int h, int w, const WanVaeTiling *tiling);
+/* Fills @tiling with the whole frame when an untiled decode fits in
+ * @budget bytes (beyond the weights), else with the largest square tiles
+ * that fit. FALSE when even the smallest tiles do not fit. */
+gboolean wan_vae_plan_tiling (const WanVae *vae, int T, int h, int w, guint64 budget, WanVaeTiling *tiling);
+/* wan_vae_decode() tile by tile as @tiling says; a single tile (or a NULL
+ * @tiling) is exactly wan_vae_decode(). @progress counts latent frames over
+ * all tiles. */
+gboolean wan_vae_decode_tiled (WanVae *vae,
+                               const float *z,
+                               int T,
+                               int h,
+                               int w,
+                               const WanVaeTiling *tiling,
+                               float *video,
+                               WanCancelFunc cancel,
+                               WanProgressFunc progress,
                                gpointer user_data,
                                GError **error);
 

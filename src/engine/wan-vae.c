@@ -6,8 +6,11 @@
  * are split into calls. The decoder uses that to run one frame at a time at
  * every level: a latent frame enters the first level, each frame a level
  * produces is pushed through the next level before the following one, so
- * the activations held at any moment are a frame or two per level, and the
- * caches (two frames per convolution) are the bulk of the memory.
+ * the activations are three frame buffers shared by all levels (residual
+ * blocks run in place, the 2× upsampling is made a band of rows at a time),
+ * and the caches (two frames per convolution) are the bulk of the memory.
+ * For frames whose caches would not fit, a tiled decode runs the levels
+ * tile by tile over the whole video, so the caches follow the tile.
  *
  * Two places depart from "one long causal sequence", as the official code
  * does: an upsample3d skips its time convolution on the first frame it sees
@@ -101,6 +104,7 @@ struct _WanVae
   int patch;  /* 1 (2.1) or 2 (2.2) */
   int factor; /* 8 · patch */
   int n_threads;
+  guint64 weight_bytes; /* what the layers keep: packed convolutions, norms, attention */
   tk_pool *pool;
   tk_conv_ws *conv_ws;
   float *mean;    /* [z_dim] */
@@ -145,6 +149,14 @@ typedef struct
   tk_gemm_ws *gemm_ws;
 } Work;
 
+/* Rows of the 2× upsampled image the decoder's resampling convolution
+ * takes at a time, so the upsampled frame is never whole in memory. */
+#define VAE_BAND_ROWS 32
+
+/* The decoder keeps three frame-sized buffers and runs every residual block
+ * in place: at any moment one holds the current frame, the others the
+ * normalised input and the output of a convolution. A level hands its frame
+ * to the next in one of them, so the buffers serve every level in turn. */
 struct _WanVaeDecoder
 {
   WanVae *vae;
@@ -152,13 +164,27 @@ struct _WanVaeDecoder
   int pushed;
   gint64 res_h[VAE_LEVELS + 1], res_w[VAE_LEVELS + 1]; /* level inputs; [4] is the head's */
   CoderCache cache;
-  Work work;
-  float *z;                   /* [z_dim, h, w] */
-  float *zc;                  /* conv2's output */
-  float *m0, *m1;             /* [c_mid, h, w] */
-  float *slot[VAE_LEVELS][2]; /* the frames each level hands to the next */
-  float *pix;                 /* unpatchified head output */
+  float *buf[3];
+  float *z;                /* [z_dim, h, w] */
+  float *pend[VAE_LEVELS]; /* upsample3d: both frames of the time convolution */
+  float *keep[VAE_LEVELS]; /* Wan2.2: the level's input, for its shortcut */
+  float *band, *band_out;  /* a band of the upsampled frame and its convolution */
+  float *qkv, *att;        /* the middle attention's tokens */
+  tk_attention_ws *attn_ws;
 };
+
+/* Sizes in floats of the decoder's buffers, so the estimate and the
+ * allocation agree. */
+typedef struct
+{
+  gint64 cache;
+  gint64 frame; /* each of the three buffers */
+  gint64 pend[VAE_LEVELS];
+  gint64 keep[VAE_LEVELS];
+  gint64 band, band_out;
+  gint64 z, qkv, att;
+  gint64 attn_ws; /* bytes */
+} DecPlan;
 
 /* Memory plan of a run: every buffer size in floats, so the estimate and
  * the allocation agree. */
@@ -297,7 +323,10 @@ dup_weight (WanVae *vae, const char *name, gint64 n_values, GError **error)
   float *data = wan_weights_dup_f32 (vae->weights, name, n_values, error);
 
   if (data != NULL)
-    release_tensor_pages (vae, name);
+    {
+      release_tensor_pages (vae, name);
+      vae->weight_bytes += (guint64)n_values * sizeof (float);
+    }
   return data;
 }
 
@@ -325,6 +354,12 @@ load_conv (WanVae *vae, const char *name, const tk_conv_params *p, GError **erro
   tk_aligned_free (bias);
   if (!check (status, name, error))
     return NULL;
+  /* The copies are gone; the packing rounds the output channels up. */
+  vae->weight_bytes -= (guint64)(n + p->out_channels) * sizeof (float);
+  vae->weight_bytes
+      += (guint64)(((p->out_channels + TK_PANEL_MR - 1) / TK_PANEL_MR) * TK_PANEL_MR * (n / p->out_channels)
+                   + p->out_channels)
+         * sizeof (float);
   return conv;
 }
 
@@ -743,6 +778,13 @@ wan_vae_get_spatial_factor (const WanVae *vae)
   return vae->factor;
 }
 
+guint64
+wan_vae_get_weight_bytes (const WanVae *vae)
+{
+  g_return_val_if_fail (vae != NULL, 0);
+  return vae->weight_bytes;
+}
+
 int
 wan_vae_get_z_dim (const WanVae *vae)
 {
@@ -978,6 +1020,13 @@ plan_res (const VaeResBlock *b, gint64 hw, gint64 n, VaePlan *plan)
   plan->work_t1 = max64 (plan->work_t1, n * hw * max64 (b->cin, b->cout));
 }
 
+static gint64
+attn_ws_bytes (gint64 c, gint64 hw, int n_threads)
+{
+  /* Keys and values repacked, plus per-thread tiles. */
+  return (gint64)sizeof (float) * (2 * (hw + 64) * (c + 8) + (gint64)n_threads * 3 * 64 * (c + 64));
+}
+
 static void
 plan_middle (const VaeCoder *c, gint64 hw, VaePlan *plan, int n_threads)
 {
@@ -987,18 +1036,28 @@ plan_middle (const VaeCoder *c, gint64 hw, VaePlan *plan, int n_threads)
   plan_res (&c->mid2, hw, 1, plan);
   plan->qkv = 3 * cm * hw;
   plan->att = cm * hw;
-  /* The attention workspace: keys and values repacked, plus per-thread tiles. */
-  plan->attn_ws
-      = (gint64)sizeof (float) * (2 * (hw + 64) * (cm + 8) + (gint64)n_threads * 3 * 64 * (cm + 64));
+  plan->attn_ws = attn_ws_bytes (cm, hw, n_threads);
 }
 
-/* The decoder at latent size h × w, one latent frame at a time. */
+/* The parts of the decoder: what runs at latent size (conv2, conv1 and the
+ * middle with its attention over the whole frame), and the levels and the
+ * head. A tiled decode runs the first on whole frames and the second on
+ * tiles. */
+enum
+{
+  DEC_MIDDLE = 1 << 0,
+  DEC_LEVELS = 1 << 1,
+  DEC_ALL = DEC_MIDDLE | DEC_LEVELS,
+};
+
+/* The decoder's @parts at latent size h × w, one latent frame at a time. */
 static void
-plan_decoder (const WanVae *vae, gint64 h, gint64 w, VaePlan *plan, gint64 *res_h, gint64 *res_w)
+plan_decoder (const WanVae *vae, gint64 h, gint64 w, int parts, DecPlan *plan, gint64 *res_h, gint64 *res_w)
 {
   const VaeCoder *c = &vae->dec;
   gint64 hw0 = h * w;
   gint64 z = vae->config.z_dim;
+  gint64 cm = c->attn.c;
 
   memset (plan, 0, sizeof *plan);
   for (int i = 0; i <= VAE_LEVELS; i++)
@@ -1008,37 +1067,63 @@ plan_decoder (const WanVae *vae, gint64 h, gint64 w, VaePlan *plan, gint64 *res_
       res_h[i] = h << shift;
       res_w[i] = w << shift;
     }
-  plan->cache += 2 * hw0 * z;
-  plan->other += 2 * z * hw0 + 2 * (gint64)c->attn.c * hw0;
-  plan_middle (c, hw0, plan, vae->n_threads);
+  if (parts & DEC_MIDDLE)
+    {
+      plan->z = z * hw0;
+      /* conv_in, then the middle's two residual blocks, two frames per input. */
+      plan->cache = 2 * hw0 * z + 2 * (2 * hw0 * 2 * cm);
+      plan->frame = max64 (z, cm) * hw0;
+      plan->qkv = 3 * cm * hw0;
+      plan->att = cm * hw0;
+      plan->attn_ws = attn_ws_bytes (cm, hw0, vae->n_threads);
+    }
+  if (!(parts & DEC_LEVELS))
+    return;
   for (int i = 0; i < VAE_LEVELS; i++)
     {
       const VaeLevel *lv = &c->levels[i];
       gint64 hw = res_h[i] * res_w[i];
-      gint64 n_slots = lv->mode == VAE_RESAMPLE_UP3D ? 2 : 1;
-      gint64 out_hw = lv->mode == VAE_RESAMPLE_NONE ? hw : 4 * hw;
 
       for (int r = 0; r < lv->n_res; r++)
-        plan_res (&lv->res[r], hw, 1, plan);
+        {
+          const VaeResBlock *b = &lv->res[r];
+
+          plan->cache += 2 * hw * (b->cin + b->cout);
+          plan->frame = max64 (plan->frame, hw * max64 (b->cin, b->cout));
+        }
+      if (lv->shortcut)
+        plan->keep[i] = lv->cin * hw;
       if (lv->mode == VAE_RESAMPLE_UP3D)
         {
           plan->cache += 2 * hw * lv->cres;
-          plan->work_x = max64 (plan->work_x, 2 * hw * lv->cres);
+          plan->pend[i] = 2 * lv->cres * hw;
         }
       if (lv->mode != VAE_RESAMPLE_NONE)
-        plan->work_t1 = max64 (plan->work_t1, 4 * hw * lv->cres);
-      if (lv->mode != VAE_RESAMPLE_NONE)
-        plan->other += n_slots * lv->cout * out_hw;
+        {
+          gint64 rows = MIN (VAE_BAND_ROWS + 2, 2 * res_h[i]);
+
+          plan->band = max64 (plan->band, lv->cres * rows * 2 * res_w[i]);
+          plan->band_out = max64 (plan->band_out, lv->cout * rows * 2 * res_w[i]);
+          plan->frame = max64 (plan->frame, lv->cout * 4 * hw);
+        }
     }
   {
     gint64 hw = res_h[VAE_LEVELS] * res_w[VAE_LEVELS];
 
     plan->cache += 2 * hw * c->c_head;
-    plan->work_t1 = max64 (plan->work_t1, hw * c->c_head);
-    plan->work_x = max64 (plan->work_x, hw * c->c_io);
-    if (vae->patch > 1)
-      plan->other += hw * c->c_io;
+    plan->frame = max64 (plan->frame, hw * max64 (c->c_head, c->c_io));
   }
+}
+
+static guint64
+dec_plan_bytes (const DecPlan *plan)
+{
+  gint64 floats
+      = plan->cache + 3 * plan->frame + plan->band + plan->band_out + plan->z + plan->qkv + plan->att;
+
+  for (int i = 0; i < VAE_LEVELS; i++)
+    floats += plan->pend[i] + plan->keep[i];
+  return (guint64)sizeof (float) * (guint64)floats + (guint64)plan->attn_ws;
 }
 
 /* The encoder on video H × W, chunks of up to @chunk frames. */
@@ -1115,17 +1200,30 @@ latent_ok (int T, int h, int w)
 guint64
 wan_vae_estimate_decode_bytes (const WanVae *vae, int T, int h, int w)
 {
-  VaePlan plan;
+  DecPlan plan;
   gint64 res_h[VAE_LEVELS + 1], res_w[VAE_LEVELS + 1];
   guint64 video;
 
   g_return_val_if_fail (vae != NULL, 0);
   if (!latent_ok (T, h, w))
     return 0;
-  plan_decoder (vae, h, w, &plan, res_h, res_w);
+  plan_decoder (vae, h, w, DEC_ALL, &plan, res_h, res_w);
   video = (guint64)3 * (guint64)(1 + 4 * (gint64)(T - 1)) * (guint64)h * (guint64)w * (guint64)vae->factor
           * (guint64)vae->factor * sizeof (float);
-  return plan_bytes (&plan) + video;
+  return dec_plan_bytes (&plan) + video;
+}
+
+guint64
+wan_vae_estimate_decoder_bytes (const WanVae *vae, int h, int w)
+{
+  DecPlan plan;
+  gint64 res_h[VAE_LEVELS + 1], res_w[VAE_LEVELS + 1];
+
+  g_return_val_if_fail (vae != NULL, 0);
+  if (!latent_ok (1, h, w))
+    return 0;
+  plan_decoder (vae, h, w, DEC_ALL, &plan, res_h, res_w);
+  return dec_plan_bytes (&plan);
 }
 
 static gboolean
@@ -1233,21 +1331,54 @@ work_clear (Work *work)
 
 /* The decoder */
 
+static void
+coder_cache_reset (CoderCache *cc)
+{
+  tk_conv_cache_reset (cc->conv_in);
+  tk_conv_cache_reset (cc->mid0.c1);
+  tk_conv_cache_reset (cc->mid0.c2);
+  for (int i = 0; i < VAE_LEVELS; i++)
+    {
+      for (int r = 0; r < VAE_MAX_RES; r++)
+        {
+          tk_conv_cache_reset (cc->levels[i].res[r].c1);
+          tk_conv_cache_reset (cc->levels[i].res[r].c2);
+        }
+      tk_conv_cache_reset (cc->levels[i].time);
+      cc->levels[i].started = FALSE;
+    }
+  tk_conv_cache_reset (cc->mid2.c1);
+  tk_conv_cache_reset (cc->mid2.c2);
+  tk_conv_cache_reset (cc->head);
+}
+
+/* Starts a new video with the same buffers. */
+static void
+decoder_restart (WanVaeDecoder *d)
+{
+  coder_cache_reset (&d->cache);
+  d->pushed = 0;
+}
+
 void
 wan_vae_decoder_free (WanVaeDecoder *d)
 {
   if (d == NULL)
     return;
   coder_cache_clear (&d->cache);
-  work_clear (&d->work);
-  tk_aligned_free (d->z);
-  tk_aligned_free (d->zc);
-  tk_aligned_free (d->m0);
-  tk_aligned_free (d->m1);
+  for (int i = 0; i < 3; i++)
+    tk_aligned_free (d->buf[i]);
   for (int i = 0; i < VAE_LEVELS; i++)
-    for (int j = 0; j < 2; j++)
-      tk_aligned_free (d->slot[i][j]);
-  tk_aligned_free (d->pix);
+    {
+      tk_aligned_free (d->pend[i]);
+      tk_aligned_free (d->keep[i]);
+    }
+  tk_aligned_free (d->z);
+  tk_aligned_free (d->band);
+  tk_aligned_free (d->band_out);
+  tk_aligned_free (d->qkv);
+  tk_aligned_free (d->att);
+  tk_attention_ws_free (d->attn_ws);
   g_free (d);
 }
 
@@ -1262,15 +1393,75 @@ set_bad_latent (const WanVae *vae, int T, int h, int w, GError **error)
   return FALSE;
 }
 
-WanVaeDecoder *
-wan_vae_decoder_new (WanVae *vae, int h, int w, GError **error)
+static WanVaeDecoder *
+decoder_new_parts (WanVae *vae, int h, int w, int parts, GError **error)
 {
   g_autoptr (WanVaeDecoder) d = NULL;
-  const VaeCoder *c;
-  VaePlan plan;
+  const VaeCoder *c = &vae->dec;
+  DecPlan plan;
   gboolean ok = TRUE;
   gint64 hw0;
 
+  d = g_new0 (WanVaeDecoder, 1);
+  d->vae = vae;
+  d->h = h;
+  d->w = w;
+  hw0 = (gint64)h * w;
+  plan_decoder (vae, h, w, parts, &plan, d->res_h, d->res_w);
+
+  for (int i = 0; i < 3; i++)
+    d->buf[i] = alloc_floats (plan.frame, &ok);
+  if (parts & DEC_MIDDLE)
+    {
+      d->z = alloc_floats (plan.z, &ok);
+      d->qkv = alloc_floats (plan.qkv, &ok);
+      d->att = alloc_floats (plan.att, &ok);
+      d->attn_ws = tk_attention_ws_new (vae->n_threads, hw0, hw0, 1, c->attn.c);
+      if (d->attn_ws == NULL)
+        ok = FALSE;
+      d->cache.conv_in = alloc_cache (vae->config.z_dim, h, w, &ok);
+      res_cache_init (&c->mid0, &d->cache.mid0, h, w, &ok);
+      res_cache_init (&c->mid2, &d->cache.mid2, h, w, &ok);
+    }
+  if (!(parts & DEC_LEVELS))
+    {
+      if (!ok)
+        {
+          check (TK_ERR_NOMEM, "VAE decoder", error);
+          return NULL;
+        }
+      return g_steal_pointer (&d);
+    }
+  d->band = alloc_floats (plan.band, &ok);
+  d->band_out = alloc_floats (plan.band_out, &ok);
+  for (int i = 0; i < VAE_LEVELS && ok; i++)
+    {
+      const VaeLevel *lv = &c->levels[i];
+      LevelCache *lc = &d->cache.levels[i];
+      gint64 lh = d->res_h[i], lw = d->res_w[i];
+
+      for (int r = 0; r < lv->n_res; r++)
+        res_cache_init (&lv->res[r], &lc->res[r], lh, lw, &ok);
+      if (lv->mode == VAE_RESAMPLE_UP3D)
+        {
+          lc->time = alloc_cache (lv->cres, lh, lw, &ok);
+          d->pend[i] = alloc_floats (plan.pend[i], &ok);
+        }
+      if (lv->shortcut)
+        d->keep[i] = alloc_floats (plan.keep[i], &ok);
+    }
+  d->cache.head = alloc_cache (c->c_head, d->res_h[VAE_LEVELS], d->res_w[VAE_LEVELS], &ok);
+  if (!ok)
+    {
+      check (TK_ERR_NOMEM, "VAE decoder", error);
+      return NULL;
+    }
+  return g_steal_pointer (&d);
+}
+
+WanVaeDecoder *
+wan_vae_decoder_new (WanVae *vae, int h, int w, GError **error)
+{
   g_return_val_if_fail (vae != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
   if (!latent_ok (1, h, w))
@@ -1278,45 +1469,7 @@ wan_vae_decoder_new (WanVae *vae, int h, int w, GError **error)
       set_bad_latent (vae, 1, h, w, error);
       return NULL;
     }
-  c = &vae->dec;
-  d = g_new0 (WanVaeDecoder, 1);
-  d->vae = vae;
-  d->h = h;
-  d->w = w;
-  hw0 = (gint64)h * w;
-  plan_decoder (vae, h, w, &plan, d->res_h, d->res_w);
-
-  work_init (&d->work, &plan, vae->n_threads, hw0, c->attn.c, &ok);
-  d->z = alloc_floats (vae->config.z_dim * hw0, &ok);
-  d->zc = alloc_floats (vae->config.z_dim * hw0, &ok);
-  d->m0 = alloc_floats (c->attn.c * hw0, &ok);
-  d->m1 = alloc_floats (c->attn.c * hw0, &ok);
-  d->cache.conv_in = alloc_cache (vae->config.z_dim, h, w, &ok);
-  res_cache_init (&c->mid0, &d->cache.mid0, h, w, &ok);
-  res_cache_init (&c->mid2, &d->cache.mid2, h, w, &ok);
-  for (int i = 0; i < VAE_LEVELS && ok; i++)
-    {
-      const VaeLevel *lv = &c->levels[i];
-      LevelCache *lc = &d->cache.levels[i];
-      gint64 lh = d->res_h[i], lw = d->res_w[i];
-      gint64 out_hw = lv->mode == VAE_RESAMPLE_NONE ? lh * lw : 4 * lh * lw;
-
-      for (int r = 0; r < lv->n_res; r++)
-        res_cache_init (&lv->res[r], &lc->res[r], lh, lw, &ok);
-      if (lv->mode == VAE_RESAMPLE_UP3D)
-        lc->time = alloc_cache (lv->cres, lh, lw, &ok);
-      for (int j = 0; j < (lv->mode == VAE_RESAMPLE_UP3D ? 2 : lv->mode == VAE_RESAMPLE_NONE ? 0 : 1); j++)
-        d->slot[i][j] = alloc_floats (lv->cout * out_hw, &ok);
-    }
-  d->cache.head = alloc_cache (c->c_head, d->res_h[VAE_LEVELS], d->res_w[VAE_LEVELS], &ok);
-  if (vae->patch > 1)
-    d->pix = alloc_floats (c->c_io * d->res_h[VAE_LEVELS] * d->res_w[VAE_LEVELS], &ok);
-  if (!ok)
-    {
-      check (TK_ERR_NOMEM, "VAE decoder", error);
-      return NULL;
-    }
-  return g_steal_pointer (&d);
+  return decoder_new_parts (vae, h, w, DEC_ALL, error);
 }
 
 typedef struct
@@ -1328,26 +1481,109 @@ typedef struct
   gpointer user_data;
 } DecodeOut;
 
-/* The head on one frame x [c_head, 1, H, W]: RGB clamped to [-1, 1] into the
+/* x = block (x) on one frame [cin, h, w], in place (x holds cout channels
+ * afterwards); s1 and s2 are scratch. The sums are those of res_forward. */
+static gboolean
+res_forward_inplace (WanVae *vae,
+                     const VaeResBlock *b,
+                     ResCache *rc,
+                     float *x,
+                     float *s1,
+                     float *s2,
+                     gint64 h,
+                     gint64 w,
+                     GError **error)
+{
+  gint64 sp = h * w;
+
+  if (!norm_silu (vae, x, s1, b->cin, sp, b->gamma1, error)
+      || !conv (vae, b->conv1, rc->c1, s1, 1, h, w, s2, error)
+      || !norm_silu (vae, s2, s2, b->cout, sp, b->gamma2, error)
+      || !conv (vae, b->conv2, rc->c2, s2, 1, h, w, s1, error))
+    return FALSE;
+  if (b->shortcut != NULL)
+    {
+      if (!conv (vae, b->shortcut, NULL, x, 1, h, w, s2, error))
+        return FALSE;
+      return check (tk_add (vae->pool, s1, s2, x, b->cout * sp), "VAE residual", error);
+    }
+  return check (tk_add (vae->pool, s1, x, x, b->cout * sp), "VAE residual", error);
+}
+
+/* Rows [row0, row0 + rows) of the nearest 2× upsampling of src [c, h, w]
+ * into dst [c, rows, 2w]. */
+typedef struct
+{
+  const float *src;
+  float *dst;
+  gint64 h, w, row0, rows;
+} BandJob;
+
+static void
+band_up_cb (void *data, int64_t start, int64_t end, int thread_index)
+{
+  const BandJob *job = data;
+  gint64 ow = 2 * job->w;
+
+  (void)thread_index;
+  for (int64_t item = start; item < end; item++)
+    {
+      gint64 ch = item / job->rows, y = item % job->rows;
+      const float *s = job->src + (ch * job->h + (job->row0 + y) / 2) * job->w;
+      float *o = job->dst + item * ow;
+
+      for (gint64 x = 0; x < ow; x++)
+        o[x] = s[x / 2];
+    }
+}
+
+/* The level's resampling (nearest 2× then a 3×3 convolution) of src
+ * [cres, h, w] into dst [cout, 2h, 2w], in bands of output rows: a band
+ * takes the upsampled rows it needs and one more on each side, so its
+ * inner rows see exactly the values the whole frame would, and only those
+ * are kept. */
+static gboolean
+resample_banded (
+    WanVaeDecoder *d, const VaeLevel *lv, const float *src, gint64 h, gint64 w, float *dst, GError **error)
+{
+  WanVae *vae = d->vae;
+  gint64 oh = 2 * h, ow = 2 * w;
+
+  for (gint64 r0 = 0; r0 < oh; r0 += VAE_BAND_ROWS)
+    {
+      gint64 r1 = MIN (oh, r0 + VAE_BAND_ROWS);
+      gint64 a = MAX (0, r0 - 1), b = MIN (oh, r1 + 1);
+      BandJob job = { .src = src, .dst = d->band, .h = h, .w = w, .row0 = a, .rows = b - a };
+
+      tk_pool_parallel_for (vae->pool, lv->cres * (b - a), 8, band_up_cb, &job);
+      if (!conv (vae, lv->resample, NULL, d->band, 1, b - a, ow, d->band_out, error))
+        return FALSE;
+      for (gint64 ch = 0; ch < lv->cout; ch++)
+        memcpy (dst + (ch * oh + r0) * ow, d->band_out + (ch * (b - a) + (r0 - a)) * ow,
+                (size_t)((r1 - r0) * ow) * sizeof (float));
+    }
+  return TRUE;
+}
+
+/* The head on one frame x [c_head, H, W]: RGB clamped to [-1, 1] into the
  * next output frame. */
 static gboolean
-dec_head (WanVaeDecoder *d, const float *x, DecodeOut *out, GError **error)
+dec_head (WanVaeDecoder *d, const float *x, float *s1, float *s2, DecodeOut *out, GError **error)
 {
   WanVae *vae = d->vae;
   const VaeCoder *c = &vae->dec;
   gint64 h = d->res_h[VAE_LEVELS], w = d->res_w[VAE_LEVELS];
   gint64 plane = h * w * vae->patch * vae->patch;
-  const float *rgb = d->work.t2;
+  const float *rgb = s2;
 
-  if (!norm_silu (vae, x, d->work.t1, c->c_head, h * w, c->head_gamma, error)
-      || !conv (vae, c->head, d->cache.head, d->work.t1, 1, h, w, d->work.t2, error))
+  if (!norm_silu (vae, x, s1, c->c_head, h * w, c->head_gamma, error)
+      || !conv (vae, c->head, d->cache.head, s1, 1, h, w, s2, error))
     return FALSE;
   if (vae->patch > 1)
     {
-      if (!check (tk_pixel_unpatchify (vae->pool, d->work.t2, 3, 1, h, w, vae->patch, d->pix),
-                  "VAE unpatchify", error))
+      if (!check (tk_pixel_unpatchify (vae->pool, s2, 3, 1, h, w, vae->patch, s1), "VAE unpatchify", error))
         return FALSE;
-      rgb = d->pix;
+      rgb = s1;
     }
   for (int ch = 0; ch < 3; ch++)
     {
@@ -1361,15 +1597,15 @@ dec_head (WanVaeDecoder *d, const float *x, DecodeOut *out, GError **error)
   return TRUE;
 }
 
-/* Level @i on one frame x [cin, 1, h, w]; each frame it makes goes on
- * through the next levels before the following one. */
+/* Level @i on one frame x [cin, h, w], which it overwrites; s1 and s2 are
+ * the other two frame buffers. Each frame it makes goes on through the next
+ * levels before the following one. */
 static gboolean
-dec_level (WanVaeDecoder *d, int i, const float *x, DecodeOut *out, GError **error)
+dec_level (WanVaeDecoder *d, int i, float *x, float *s1, float *s2, DecodeOut *out, GError **error)
 {
   WanVae *vae = d->vae;
   const VaeLevel *lv = &vae->dec.levels[i];
   LevelCache *lc = &d->cache.levels[i];
-  Work *work = &d->work;
   gint64 h = d->res_h[i], w = d->res_w[i];
   gboolean first = !lc->started;
   const float *frames[2];
@@ -1377,54 +1613,50 @@ dec_level (WanVaeDecoder *d, int i, const float *x, DecodeOut *out, GError **err
 
   if (!wan_engine_check_cancel (out->cancel, out->user_data, error))
     return FALSE;
-  if (lv->mode == VAE_RESAMPLE_NONE)
-    {
-      /* The last level feeds the head straight from the work buffers. */
-      frames[0] = res_chain (vae, lv, lc, x, NULL, 1, h, w, work, error);
-      if (frames[0] == NULL)
-        return FALSE;
-    }
-  else
-    {
-      const float *main = res_chain (vae, lv, lc, x, NULL, 1, h, w, work, error);
-
-      if (main == NULL)
-        return FALSE;
-      frames[0] = main;
-      /* The first frame skips the time convolution; its cache starts with
-       * the second. */
-      if (lv->mode == VAE_RESAMPLE_UP3D && !first)
-        {
-          if (!conv (vae, lv->time_conv, lc->time, main, 1, h, w, work->t2, error))
-            return FALSE;
-          frames[0] = work->t2;
-          frames[1] = work->t2 + (gint64)lv->cres * h * w;
-          n_frames = 2;
-        }
-      for (int j = 0; j < n_frames; j++)
-        if (!check (tk_upsample_nearest2x (vae->pool, frames[j], lv->cres, 1, h, w, work->t1), "VAE upsample",
-                    error)
-            || !conv (vae, lv->resample, NULL, work->t1, 1, 2 * h, 2 * w, d->slot[i][j], error))
-          return FALSE;
-      if (lv->shortcut)
-        for (int j = 0; j < n_frames; j++)
-          dup_up_add (vae, lv, x, h, w, first ? lv->ft - 1 : j, d->slot[i][j]);
-    }
+  if (lv->shortcut)
+    memcpy (d->keep[i], x, (size_t)(lv->cin * h * w) * sizeof (float));
+  for (int r = 0; r < lv->n_res; r++)
+    if (!res_forward_inplace (vae, &lv->res[r], &lc->res[r], x, s1, s2, h, w, error))
+      return FALSE;
   lc->started = TRUE;
   if (lv->mode == VAE_RESAMPLE_NONE)
-    return dec_head (d, frames[0], out, error);
+    return dec_head (d, x, s1, s2, out, error);
+
+  frames[0] = x;
+  /* The first frame skips the time convolution; its cache starts with the
+   * second. */
+  if (lv->mode == VAE_RESAMPLE_UP3D && !first)
+    {
+      if (!conv (vae, lv->time_conv, lc->time, x, 1, h, w, d->pend[i], error))
+        return FALSE;
+      frames[0] = d->pend[i];
+      frames[1] = d->pend[i] + (gint64)lv->cres * h * w;
+      n_frames = 2;
+    }
+  /* Once resampled, a frame lives in s1 and x is free: the frames still to
+   * come are in pend. */
   for (int j = 0; j < n_frames; j++)
-    if (!dec_level (d, i + 1, d->slot[i][j], out, error))
-      return FALSE;
+    {
+      if (!resample_banded (d, lv, frames[j], h, w, s1, error))
+        return FALSE;
+      if (lv->shortcut)
+        dup_up_add (vae, lv, d->keep[i], h, w, first ? lv->ft - 1 : j, s1);
+      if (!dec_level (d, i + 1, s1, x, s2, out, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
+/* The latent-size part on one latent frame (channels z_stride floats
+ * apart): its output is left in d->buf[1]. */
 static gboolean
-decoder_push (WanVaeDecoder *d, const float *z, gint64 z_stride, DecodeOut *out, GError **error)
+middle_push (WanVaeDecoder *d, const float *z, gint64 z_stride, GError **error)
 {
   WanVae *vae = d->vae;
   const VaeCoder *c = &vae->dec;
   gint64 hw = (gint64)d->h * d->w;
+  float *b0 = d->buf[0], *b1 = d->buf[1], *b2 = d->buf[2];
+  Work work = { .t1 = b2, .qkv = d->qkv, .att = d->att, .attn_ws = d->attn_ws };
 
   for (int ch = 0; ch < vae->config.z_dim; ch++)
     {
@@ -1436,10 +1668,19 @@ decoder_push (WanVaeDecoder *d, const float *z, gint64 z_stride, DecodeOut *out,
       for (gint64 i = 0; i < hw; i++)
         dst[i] = src[i] / inv + mean;
     }
-  if (!conv (vae, vae->conv2, NULL, d->z, 1, d->h, d->w, d->zc, error)
-      || !conv (vae, c->conv_in, d->cache.conv_in, d->zc, 1, d->h, d->w, d->m0, error)
-      || !middle_forward (vae, c, &d->cache, d->m0, d->m1, 1, d->h, d->w, &d->work, error)
-      || !dec_level (d, 0, d->m1, out, error))
+  if (!conv (vae, vae->conv2, NULL, d->z, 1, d->h, d->w, b1, error)
+      || !conv (vae, c->conv_in, d->cache.conv_in, b1, 1, d->h, d->w, b0, error)
+      || !res_forward_inplace (vae, &c->mid0, &d->cache.mid0, b0, b1, b2, d->h, d->w, error)
+      || !attn_forward (vae, &c->attn, b0, b1, 1, d->h, d->w, &work, error)
+      || !res_forward_inplace (vae, &c->mid2, &d->cache.mid2, b1, b0, b2, d->h, d->w, error))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+decoder_push (WanVaeDecoder *d, const float *z, gint64 z_stride, DecodeOut *out, GError **error)
+{
+  if (!middle_push (d, z, z_stride, error) || !dec_level (d, 0, d->buf[1], d->buf[0], d->buf[2], out, error))
     return FALSE;
   d->pushed++;
   return TRUE;
@@ -1514,6 +1755,327 @@ wan_vae_decode (WanVae *vae,
       if (progress != NULL)
         progress (t + 1, T, user_data);
     }
+  return TRUE;
+}
+
+/* Spatial tiling */
+
+/* The tiles along one side of n latent cells: every tile - overlap cells,
+ * the last one cut short at the edge. The overlap is at most half a tile,
+ * so only neighbours share cells. */
+typedef struct
+{
+  int n_tiles;
+  int tile; /* the largest */
+  int overlap;
+  int *start;
+} TileAxis;
+
+static gboolean
+tile_axis_init (TileAxis *axis, int n, int tile, int overlap)
+{
+  int stride;
+
+  memset (axis, 0, sizeof *axis);
+  if (tile <= 0 || tile >= n)
+    {
+      axis->n_tiles = 1;
+      axis->tile = n;
+      axis->start = g_new0 (int, 1);
+      return TRUE;
+    }
+  if (overlap < 0 || 2 * overlap > tile)
+    return FALSE;
+  stride = tile - overlap;
+  axis->tile = tile;
+  axis->overlap = overlap;
+  axis->n_tiles = 1 + (n - tile + stride - 1) / stride;
+  axis->start = g_new (int, axis->n_tiles);
+  for (int k = 0; k < axis->n_tiles; k++)
+    axis->start[k] = k * stride;
+  return TRUE;
+}
+
+static int
+tile_axis_size (const TileAxis *axis, int k, int n)
+{
+  return MIN (axis->tile, n - axis->start[k]);
+}
+
+static void
+tile_axis_clear (TileAxis *axis)
+{
+  g_clear_pointer (&axis->start, g_free);
+}
+
+/* The blending weight of each of tile k's @size pixels along one side: 0 in
+ * the outer quarter of an overlap (the pixels nearest the cut, which see
+ * zero padding where the whole frame has neighbours), a linear ramp across
+ * its middle half and 1 beyond, so two neighbours' weights sum to 1. */
+static void
+tile_axis_weights (const TileAxis *axis, int k, gint64 size, int factor, float *weight)
+{
+  gint64 ov = (gint64)axis->overlap * factor;
+  gint64 m = ov / 4, ramp = ov - 2 * m;
+  gboolean before = k > 0 && ov > 0, after = k + 1 < axis->n_tiles && ov > 0;
+
+  for (gint64 p = 0; p < size; p++)
+    {
+      double v = 1.0;
+
+      if (before && p < ov)
+        v = MIN (v, CLAMP (((double)(p - m) + 0.5) / (double)ramp, 0.0, 1.0));
+      if (after && p >= size - ov)
+        v = MIN (v, CLAMP (((double)(size - m - p) - 0.5) / (double)ramp, 0.0, 1.0));
+      weight[p] = (float)v;
+    }
+}
+
+static gboolean
+tiling_axes (int h, int w, const WanVaeTiling *tiling, TileAxis *ay, TileAxis *ax, GError **error)
+{
+  int overlap = tiling != NULL ? tiling->overlap : 0;
+
+  if (tiling != NULL && tile_axis_init (ay, h, tiling->tile_h, overlap)
+      && tile_axis_init (ax, w, tiling->tile_w, overlap))
+    return TRUE;
+  if (tiling == NULL)
+    {
+      tile_axis_init (ay, h, 0, 0);
+      tile_axis_init (ax, w, 0, 0);
+      return TRUE;
+    }
+  tile_axis_clear (ay);
+  g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_INVALID_INPUT,
+               _ ("The VAE tiles of %d × %d latent cells cannot overlap by %d: the overlap must be at least "
+                  "0 and at most half a tile. Choose larger tiles or a smaller overlap."),
+               tiling->tile_w, tiling->tile_h, overlap);
+  return FALSE;
+}
+
+guint64
+wan_vae_estimate_decode_tiled_bytes (const WanVae *vae, int T, int h, int w, const WanVaeTiling *tiling)
+{
+  TileAxis ay, ax;
+  DecPlan middle, levels;
+  gint64 res_h[VAE_LEVELS + 1], res_w[VAE_LEVELS + 1];
+  guint64 video, tile_io, bytes;
+  gint64 f;
+
+  g_return_val_if_fail (vae != NULL, 0);
+  if (!latent_ok (T, h, w) || !tiling_axes (h, w, tiling, &ay, &ax, NULL))
+    return 0;
+  if (ay.n_tiles * ax.n_tiles == 1)
+    {
+      tile_axis_clear (&ay);
+      tile_axis_clear (&ax);
+      return wan_vae_estimate_decode_bytes (vae, T, h, w);
+    }
+  f = vae->factor;
+  plan_decoder (vae, h, w, DEC_MIDDLE, &middle, res_h, res_w);
+  plan_decoder (vae, ay.tile, ax.tile, DEC_LEVELS, &levels, res_h, res_w);
+  video = (guint64)3 * (guint64)(1 + 4 * (gint64)(T - 1)) * (guint64)h * (guint64)w * (guint64)(f * f)
+          * sizeof (float);
+  /* The frames a tile hands out, both axes' weights and their sums over
+   * the frame. */
+  tile_io = sizeof (float)
+            * ((guint64)3 * 4 * (guint64)(ay.tile * ax.tile * f * f) + (guint64)(ay.tile + ax.tile) * f
+               + (guint64)h * (guint64)w * (guint64)(f * f));
+  bytes = dec_plan_bytes (&middle) + dec_plan_bytes (&levels) + video + tile_io;
+  tile_axis_clear (&ay);
+  tile_axis_clear (&ax);
+  return bytes;
+}
+
+gboolean
+wan_vae_plan_tiling (const WanVae *vae, int T, int h, int w, guint64 budget, WanVaeTiling *tiling)
+{
+  g_return_val_if_fail (vae != NULL && tiling != NULL, FALSE);
+  memset (tiling, 0, sizeof *tiling);
+  if (!latent_ok (T, h, w))
+    return FALSE;
+  tiling->tile_h = h;
+  tiling->tile_w = w;
+  if (wan_vae_estimate_decode_bytes (vae, T, h, w) <= budget)
+    return TRUE;
+  /* Square tiles, shrinking until they fit; the overlap a quarter of a
+   * tile, at most WAN_VAE_TILE_OVERLAP. */
+  for (int t = MAX (h, w) - 1; t >= WAN_VAE_TILE_MIN; t--)
+    {
+      tiling->tile_h = MIN (t, h);
+      tiling->tile_w = MIN (t, w);
+      tiling->overlap = MIN (WAN_VAE_TILE_OVERLAP, t / 4);
+      if (wan_vae_estimate_decode_tiled_bytes (vae, T, h, w, tiling) <= budget)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+int
+wan_vae_tiling_count (int h, int w, const WanVaeTiling *tiling)
+{
+  TileAxis ay, ax;
+  int n;
+
+  if (!latent_ok (1, h, w) || !tiling_axes (h, w, tiling, &ay, &ax, NULL))
+    return 0;
+  n = ay.n_tiles * ax.n_tiles;
+  tile_axis_clear (&ay);
+  tile_axis_clear (&ax);
+  return n;
+}
+
+/* Adds the tile's frames [3, n, th, tw] × weight into video [3, F, H, W]
+ * from frame f0 at (y0, x0). */
+static void
+tile_accumulate (float *video,
+                 gint64 F,
+                 gint64 H,
+                 gint64 W,
+                 const float *frames,
+                 int n,
+                 gint64 th,
+                 gint64 tw,
+                 int f0,
+                 gint64 y0,
+                 gint64 x0,
+                 const float *wy,
+                 const float *wx)
+{
+  for (int ch = 0; ch < 3; ch++)
+    for (int f = 0; f < n; f++)
+      for (gint64 y = 0; y < th; y++)
+        {
+          const float *src = frames + ((ch * (gint64)n + f) * th + y) * tw;
+          float *dst = video + ((ch * F + f0 + f) * H + y0 + y) * W + x0;
+
+          for (gint64 x = 0; x < tw; x++)
+            dst[x] += wy[y] * wx[x] * src[x];
+        }
+}
+
+gboolean
+wan_vae_decode_tiled (WanVae *vae,
+                      const float *z,
+                      int T,
+                      int h,
+                      int w,
+                      const WanVaeTiling *tiling,
+                      float *video,
+                      WanCancelFunc cancel,
+                      WanProgressFunc progress,
+                      gpointer user_data,
+                      GError **error)
+{
+  g_autoptr (WanVaeDecoder) mid = NULL;
+  g_autoptr (WanVaeDecoder) lev = NULL;
+  g_autofree float *frames = NULL, *wy = NULL, *wx = NULL, *wsum = NULL;
+  TileAxis ay, ax;
+  gint64 f, F, H, W, hw = (gint64)h * w;
+  int cm = vae->dec.attn.c, n_tiles, done = 0;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (vae != NULL, FALSE);
+  g_return_val_if_fail (z != NULL && video != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  if (!latent_ok (T, h, w))
+    return set_bad_latent (vae, T, h, w, error);
+  if (!tiling_axes (h, w, tiling, &ay, &ax, error))
+    return FALSE;
+  n_tiles = ay.n_tiles * ax.n_tiles;
+  if (n_tiles == 1)
+    {
+      tile_axis_clear (&ay);
+      tile_axis_clear (&ax);
+      return wan_vae_decode (vae, z, T, h, w, video, cancel, progress, user_data, error);
+    }
+
+  f = vae->factor;
+  F = 1 + 4 * (gint64)(T - 1);
+  H = (gint64)h * f;
+  W = (gint64)w * f;
+  mid = decoder_new_parts (vae, h, w, DEC_MIDDLE, error);
+  frames = g_try_new (float, (gsize)3 * 4 * (gsize)(ay.tile * f) * (gsize)(ax.tile * f));
+  wy = g_try_new (float, (gsize)(ay.tile * f));
+  wx = g_try_new (float, (gsize)(ax.tile * f));
+  wsum = g_try_new0 (float, (gsize)(H * W));
+  if (mid == NULL || frames == NULL || wy == NULL || wx == NULL || wsum == NULL)
+    {
+      if (mid != NULL)
+        check (TK_ERR_NOMEM, "VAE tiles", error);
+      tile_axis_clear (&ay);
+      tile_axis_clear (&ax);
+      return FALSE;
+    }
+  memset (video, 0, sizeof (float) * (size_t)(3 * F * H * W));
+
+  /* Tile by tile, each over every frame with its own caches, so the
+   * caches are a tile's size and not the frame's. The latent-size part
+   * runs on whole frames again for each tile: its attention sees the whole
+   * frame, as untiled, and it costs little beside the levels. */
+  for (int ky = 0; ok && ky < ay.n_tiles; ky++)
+    for (int kx = 0; ok && kx < ax.n_tiles; kx++)
+      {
+        gint64 y0 = ay.start[ky], x0 = ax.start[kx];
+        int lh = tile_axis_size (&ay, ky, h), lw = tile_axis_size (&ax, kx, w);
+        gint64 th = (gint64)lh * f, tw = (gint64)lw * f;
+        int f0 = 0;
+
+        /* Tiles cut short at the edges have their own size. */
+        if (lev == NULL || lev->h != lh || lev->w != lw)
+          {
+            g_clear_pointer (&lev, wan_vae_decoder_free);
+            lev = decoder_new_parts (vae, lh, lw, DEC_LEVELS, error);
+            if (lev == NULL)
+              {
+                ok = FALSE;
+                break;
+              }
+          }
+        tile_axis_weights (&ay, ky, th, (int)f, wy);
+        tile_axis_weights (&ax, kx, tw, (int)f, wx);
+        decoder_restart (mid);
+        decoder_restart (lev);
+        for (int t = 0; ok && t < T; t++)
+          {
+            DecodeOut out = { .dst = frames,
+                              .dst_cstride = (t == 0 ? 1 : 4) * th * tw,
+                              .cancel = cancel,
+                              .user_data = user_data };
+
+            ok = wan_engine_check_cancel (cancel, user_data, error)
+                 && middle_push (mid, z + t * hw, (gint64)T * hw, error);
+            if (!ok)
+              break;
+            for (gint64 ch = 0; ch < cm; ch++)
+              for (int y = 0; y < lh; y++)
+                memcpy (lev->buf[1] + (ch * lh + y) * lw, mid->buf[1] + (ch * h + y0 + y) * w + x0,
+                        sizeof (float) * (size_t)lw);
+            ok = dec_level (lev, 0, lev->buf[1], lev->buf[0], lev->buf[2], &out, error);
+            if (!ok)
+              break;
+            tile_accumulate (video, F, H, W, frames, out.n_frames, th, tw, f0, y0 * f, x0 * f, wy, wx);
+            f0 += out.n_frames;
+            done++;
+            if (progress != NULL)
+              progress (done, n_tiles * T, user_data);
+          }
+        for (gint64 y = 0; ok && y < th; y++)
+          for (gint64 x = 0; x < tw; x++)
+            wsum[(y0 * f + y) * W + x0 * f + x] += wy[y] * wx[x];
+      }
+  tile_axis_clear (&ay);
+  tile_axis_clear (&ax);
+  if (!ok)
+    return FALSE;
+  for (int ch = 0; ch < 3; ch++)
+    for (gint64 fr = 0; fr < F; fr++)
+      {
+        float *v = video + (ch * F + fr) * H * W;
+
+        for (gint64 i = 0; i < H * W; i++)
+          v[i] /= wsum[i];
+      }
   return TRUE;
 }
 
@@ -1729,8 +2291,7 @@ wan_vae_encode (WanVae *vae,
       if (ok && n != 1)
         {
           g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_INVALID_INPUT,
-                       _ ("The VAE encoder made %" PRId64
-                          " latent frames from one chunk instead of 1. "
+                       _ ("The VAE encoder made %" PRId64 " latent frames from one chunk instead of 1. "
                           "Check that the VAE file is a Wan VAE."),
                        n);
           ok = FALSE;
