@@ -283,6 +283,7 @@ typedef struct
   gint64 seed;
   double guidance, shift;
   char *sampler;
+  int vae_tile; /* latent cells, 0 for automatic tiling; -1: not given */
 } GenerateOptions;
 
 #if TAKES_HAVE_ENGINE
@@ -387,9 +388,27 @@ build_recipe (const char *backend_id,
     {
       if (!apply_local_model (recipe, backend, opt, is_tiny, error))
         return NULL;
+      /* Automatic tiling is the default and stays out of the recipe, so its
+       * cache key is that of a recipe made without the option. */
+      if (opt->vae_tile > 0)
+        {
+          g_autoptr (JsonNode) tile = json_node_init_int (json_node_alloc (), opt->vae_tile);
+
+          takes_recipe_set_option (recipe, "vae_tile", tile);
+        }
     }
-  else if (opt->model != NULL)
-    takes_recipe_set_model (recipe, opt->model);
+  else
+    {
+      if (opt->vae_tile >= 0)
+        {
+          g_set_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_BAD_PARAMETERS,
+                       _ ("--vae-tile applies to the local backend only; leave it out for “%s”."),
+                       backend_id);
+          return NULL;
+        }
+      if (opt->model != NULL)
+        takes_recipe_set_model (recipe, opt->model);
+    }
 #else
   if (opt->model != NULL)
     takes_recipe_set_model (recipe, opt->model);
@@ -437,6 +456,9 @@ takes_cli_cmd_generate (int argc, char **argv)
   gint64 seed = -1;
   double guidance = -1, shift = -1;
   gboolean no_wait = FALSE;
+#if TAKES_HAVE_ENGINE
+  g_autofree char *vae_tile = NULL;
+#endif
   GOptionEntry entries[] = {
     { "backend", 'b', 0, G_OPTION_ARG_STRING, &backend_id, N_ ("Where to make the take"),
       "local|dashscope|comfyui|takes-server" },
@@ -451,6 +473,12 @@ takes_cli_cmd_generate (int argc, char **argv)
     { "guidance", 0, 0, G_OPTION_ARG_DOUBLE, &guidance, N_ ("Guidance scale"), "G" },
     { "shift", 0, 0, G_OPTION_ARG_DOUBLE, &shift, N_ ("Sampling shift"), "S" },
     { "sampler", 0, 0, G_OPTION_ARG_STRING, &sampler, N_ ("Sampler"), "unipc|dpm++|euler" },
+#if TAKES_HAVE_ENGINE
+    { "vae-tile", 0, 0, G_OPTION_ARG_STRING, &vae_tile,
+      N_ ("Local backend: decode the video in tiles of N×N latent cells, to save memory (0: only when it "
+          "would not fit)"),
+      "N" },
+#endif
     { "project", 'p', 0, G_OPTION_ARG_STRING, &project_name, N_ ("Project (id, slug or name)"), "P" },
     { "priority", 0, 0, G_OPTION_ARG_INT, &priority, N_ ("Higher runs first"), "N" },
     { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, N_ ("Queue the take and return"), NULL },
@@ -495,6 +523,23 @@ takes_cli_cmd_generate (int argc, char **argv)
   opt.guidance = guidance;
   opt.shift = shift;
   opt.sampler = sampler;
+  opt.vae_tile = -1;
+#if TAKES_HAVE_ENGINE
+  if (vae_tile != NULL)
+    {
+      gint64 cells = 0;
+
+      /* Beyond the VAE's largest latent side a tile is the whole frame. */
+      if (!g_ascii_string_to_signed (vae_tile, 10, 0, 8192, &cells, NULL)
+          || (cells != 0 && cells < WAN_VAE_TILE_MIN))
+        return takes_cli_fail (TAKES_CLI_EXIT_USAGE,
+                               _ ("generate: “--vae-tile %s” is not a tile size; give a number of latent "
+                                  "cells from %d to 8192, or 0 to tile only when the video would not fit in "
+                                  "memory"),
+                               vae_tile, WAN_VAE_TILE_MIN);
+      opt.vae_tile = (int)cells;
+    }
+#endif
   if (size != NULL)
     {
       guint64 w = 0, h = 0;

@@ -793,8 +793,39 @@ backend_error_from_engine (GError *error)
   return g_error_new_literal (TAKES_BACKEND_ERROR, code, error->message);
 }
 
-static void
-fill_request (WanRequest *request, TakesRecipe *recipe)
+/* The largest latent side the VAE takes; a larger tile is the whole frame. */
+#define VAE_TILE_MAX 8192
+
+/* The recipe option "vae_tile": the side of the VAE's square tiles in latent
+ * cells, or 0 (or no option) to let the engine tile only when whole frames
+ * would not fit in memory. */
+static gboolean
+recipe_vae_tile (TakesRecipe *recipe, int *tile, GError **error)
+{
+  JsonNode *node = json_object_get_member (takes_recipe_get_options (recipe), "vae_tile");
+  double value = -1.0;
+
+  *tile = 0;
+  if (node == NULL)
+    return TRUE;
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
+    value = (double)json_node_get_int (node);
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    value = json_node_get_double (node);
+  if (value != floor (value) || (value != 0.0 && (value < WAN_VAE_TILE_MIN || value > VAE_TILE_MAX)))
+    {
+      g_set_error (error, TAKES_BACKEND_ERROR, TAKES_BACKEND_ERROR_BAD_PARAMETERS,
+                   _ ("The recipe option “vae_tile” must be 0 (tiles only when the video would not fit in "
+                      "memory) or a whole number of latent cells from %d to %d. Fix it in the recipe."),
+                   WAN_VAE_TILE_MIN, VAE_TILE_MAX);
+      return FALSE;
+    }
+  *tile = (int)value;
+  return TRUE;
+}
+
+static gboolean
+fill_request (WanRequest *request, TakesRecipe *recipe, GError **error)
 {
   const char *sampler = takes_recipe_get_sampler (recipe);
 
@@ -820,6 +851,7 @@ fill_request (WanRequest *request, TakesRecipe *recipe)
     }
   /* About ten previews a take, whatever the step count. */
   request->preview_every = MAX (1, request->steps / 10);
+  return recipe_vae_tile (recipe, &request->vae_tile, error);
 }
 
 /* Worker: loads the model set, or keeps the one loaded last. */
@@ -932,8 +964,8 @@ worker_run (gpointer data, gpointer user_data)
       && wan_request_init_defaults (&request, wan_model_set_get_arch (wan_pipeline_get_model_set (pipeline)),
                                     &error))
     {
-      fill_request (&request, run->recipe);
-      if (wan_pipeline_plan (pipeline, &request, NULL, &error))
+      if (fill_request (&request, run->recipe, &error)
+          && wan_pipeline_plan (pipeline, &request, NULL, &error))
         frames = wan_pipeline_generate (pipeline, &request, &n_frames, engine_cancel_cb, engine_progress_cb,
                                         engine_preview_cb, run, &error);
     }
@@ -999,6 +1031,7 @@ takes_backend_local_validate (TakesBackend *backend, TakesRecipe *recipe, GError
   g_autoptr (GError) recipe_error = NULL;
   TakesBackendModelCaps *entry;
   LocalModel *model;
+  int vae_tile;
 
   if (!takes_recipe_validate (recipe, &recipe_error))
     {
@@ -1016,8 +1049,9 @@ takes_backend_local_validate (TakesBackend *backend, TakesRecipe *recipe, GError
   fill_caps (caps, model);
   g_mutex_unlock (&self->lock);
   entry = g_ptr_array_index (caps->models, 0);
-  return takes_backend_model_caps_check_size (entry, takes_recipe_get_width (recipe),
-                                              takes_recipe_get_height (recipe), error)
+  return recipe_vae_tile (recipe, &vae_tile, error)
+         && takes_backend_model_caps_check_size (entry, takes_recipe_get_width (recipe),
+                                                 takes_recipe_get_height (recipe), error)
          && takes_backend_model_caps_check_frames (entry, takes_recipe_get_frames (recipe), error)
          && takes_backend_model_caps_check_prompts (entry, takes_recipe_get_prompt (recipe),
                                                     takes_recipe_get_negative_prompt (recipe), error);

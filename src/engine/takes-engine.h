@@ -508,6 +508,11 @@ typedef struct
   guint64 seed;
   double boundary;   /* A14B: the high-noise expert runs while t >= boundary·1000; <= 0: 0.875 */
   int preview_every; /* a preview after every this many steps; 0: none */
+  /* The side of the square tiles the VAE decodes, in latent cells: at least
+   * WAN_VAE_TILE_MIN, or 0 to decode whole frames and cut tiles only when
+   * those do not fit in the available memory (wan_vae_plan_tiling()). A
+   * tile as large as the latent is an untiled decode. */
+  int vae_tile;
 } WanRequest;
 
 /* Fills @request with the defaults of @arch (the table in model-defaults.json
@@ -526,7 +531,7 @@ typedef enum
 typedef struct
 {
   WanStage stage;
-  int step;           /* units of the stage done: steps, or latent frames while decoding */
+  int step;           /* units of the stage done: steps, or latent frames (of every tile) while decoding */
   int n_steps;        /* units of the stage */
   double fraction;    /* of the whole run, from 0 to 1, never decreasing */
   double eta_seconds; /* time left, from the measured time per unit of work; < 0 while unknown */
@@ -554,6 +559,13 @@ typedef struct
   guint64 vae;       /* the VAE decode and the video */
   guint64 total;     /* the peak: the largest stage */
   guint64 available; /* MemAvailable, or TAKES_ENGINE_MEMORY_LIMIT when set */
+  /* TRUE when the decode goes through wan_vae_decode_tiled() with
+   * @vae_tiling, cutting the latent into @vae_tiles tiles (1: whole frames,
+   * with the whole video in memory at once); FALSE for the frame-by-frame
+   * decode, which hands frames on as they come (@vae_tiles is then 1). */
+  gboolean vae_tiled;
+  WanVaeTiling vae_tiling;
+  int vae_tiles;
 } WanMemoryPlan;
 
 typedef struct _WanPipeline WanPipeline;
@@ -573,11 +585,13 @@ int wan_pipeline_get_spatial_factor (const WanPipeline *pipeline);
 int wan_pipeline_get_size_multiple (const WanPipeline *pipeline);
 
 /* Checks @request against the models (sizes, frames 4n+1, steps, a solver
- * it knows, a prompt that is not empty) with TAKES_ENGINE_ERROR_INVALID_INPUT
- * and a message saying what to change, then estimates the peak memory into
- * @plan (may be NULL). Fails with TAKES_ENGINE_ERROR_NO_MEMORY, giving the
- * estimate and what to change (fewer frames, a smaller size), when it would
- * not fit in the available memory. */
+ * it knows, a prompt that is not empty, a VAE tile size) with
+ * TAKES_ENGINE_ERROR_INVALID_INPUT and a message saying what to change, then
+ * estimates the peak memory into @plan (may be NULL). With no VAE tile asked
+ * for, a decode of whole frames that would not fit is planned in tiles
+ * instead. Fails with TAKES_ENGINE_ERROR_NO_MEMORY, giving the estimate and
+ * what to change (fewer frames, a smaller size, smaller VAE tiles), when it
+ * would not fit in the available memory even so. */
 gboolean
 wan_pipeline_plan (WanPipeline *pipeline, const WanRequest *request, WanMemoryPlan *plan, GError **error);
 
@@ -597,7 +611,8 @@ float *wan_pipeline_denoise (WanPipeline *pipeline,
                              GError **error);
 
 /* The whole run: wan_pipeline_denoise(), then the VAE decode (cancel is also
- * asked between VAE frames). Returns @n_frames frames of
+ * asked between VAE frames), in tiles when the plan says so; previews then
+ * use the same tiles. Returns @n_frames frames of
  * request->height × request->width packed 8-bit RGB, [frames][height][width][3]
  * (free with g_free()), mapped from [-1, 1] as the official code does. */
 guint8 *wan_pipeline_generate (WanPipeline *pipeline,

@@ -4,7 +4,8 @@
  * what the machine has), then tokenizes and encodes the prompt and the
  * negative prompt, frees the text encoder, draws the seed's Philox noise,
  * denoises with classifier-free guidance (switching A14B experts at the
- * boundary timestep) and decodes the latents frame by frame with the VAE.
+ * boundary timestep) and decodes the latents frame by frame with the VAE,
+ * or in spatial tiles when whole frames would not fit or tiles are asked for.
  */
 #include "config.h"
 
@@ -223,6 +224,10 @@ typedef struct
   WanRequest r;
   WanSolver solver;
   int shape[4]; /* latent [C, T, h, w] */
+  /* Set by the plan: the decode in whole-video tiles rather than frame by
+   * frame. */
+  gboolean tiled;
+  WanVaeTiling tiling;
 } Resolved;
 
 static gboolean invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -306,6 +311,11 @@ resolve (WanPipeline *p, const WanRequest *request, Resolved *out, GError **erro
     return invalid (error, _ ("The expert boundary must be a fraction from 0 to 1; 0.875 is usual."));
   if (r->preview_every < 0)
     return invalid (error, _ ("The preview interval must be 0 (no previews) or a number of steps."));
+  if (r->vae_tile < 0 || (r->vae_tile > 0 && r->vae_tile < WAN_VAE_TILE_MIN))
+    return invalid (error,
+                    _ ("VAE tiles of %d latent cells cannot be used: give at least %d cells a side, or 0 to "
+                       "tile only when the video would not fit in memory."),
+                    r->vae_tile, WAN_VAE_TILE_MIN);
   if (!wan_solver_from_name (r->solver, &out->solver))
     return invalid (error, _ ("The solver “%s” is unknown; use “unipc”, “dpm++” or “euler”."), r->solver);
 
@@ -313,6 +323,8 @@ resolve (WanPipeline *p, const WanRequest *request, Resolved *out, GError **erro
   out->shape[1] = (r->frames - 1) / 4 + 1;
   out->shape[2] = r->height / p->factor;
   out->shape[3] = r->width / p->factor;
+  out->tiled = FALSE;
+  memset (&out->tiling, 0, sizeof out->tiling);
   return TRUE;
 }
 
@@ -322,8 +334,53 @@ format_size (guint64 bytes)
   return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
 }
 
+/* Square tiles of @side latent cells over a latent of h x w, overlapping
+ * as the VAE's own planner does. */
+static void
+square_tiling (int side, int h, int w, WanVaeTiling *tiling)
+{
+  tiling->tile_h = MIN (side, h);
+  tiling->tile_w = MIN (side, w);
+  tiling->overlap = MIN (WAN_VAE_TILE_OVERLAP, side / 4);
+}
+
+/* Chooses how the latent is decoded and returns the stage's bytes beyond
+ * @fixed (the VAE weights, the latent and the RGB frames, which every way
+ * holds). The frame-by-frame decode holds one latent frame and four video
+ * frames besides its caches; a tiled one holds the whole video. When
+ * nothing fits, @res keeps the smallest tiles tried and the bytes are
+ * theirs. */
+static guint64
+plan_decode (WanPipeline *p, Resolved *res, guint64 fixed, guint64 available)
+{
+  const int *s = res->shape;
+  const int T = s[1], h = s[2], w = s[3];
+  const guint64 frame_px = (guint64)res->r.width * (guint64)res->r.height;
+  guint64 budget = available > fixed ? available - fixed : 0;
+  guint64 stream = wan_vae_estimate_decoder_bytes (p->vae, h, w);
+
+  res->tiled = FALSE;
+  memset (&res->tiling, 0, sizeof res->tiling);
+  if (res->r.vae_tile > 0)
+    {
+      res->tiled = TRUE;
+      square_tiling (res->r.vae_tile, h, w, &res->tiling);
+      return wan_vae_estimate_decode_tiled_bytes (p->vae, T, h, w, &res->tiling);
+    }
+  if (stream == 0)
+    return 0;
+  stream += sizeof (float) * ((guint64)s[0] * (guint64)h * (guint64)w + 3 * 4 * frame_px);
+  if (stream <= budget)
+    return stream;
+  res->tiled = TRUE;
+  if (wan_vae_plan_tiling (p->vae, T, h, w, budget, &res->tiling))
+    return wan_vae_estimate_decode_tiled_bytes (p->vae, T, h, w, &res->tiling);
+  square_tiling (WAN_VAE_TILE_MIN, h, w, &res->tiling);
+  return wan_vae_estimate_decode_tiled_bytes (p->vae, T, h, w, &res->tiling);
+}
+
 static gboolean
-plan_resolved (WanPipeline *p, const Resolved *res, WanMemoryPlan *plan, GError **error)
+plan_resolved (WanPipeline *p, Resolved *res, WanMemoryPlan *plan, GError **error)
 {
   WanWeights *dit_w
       = wan_model_set_get_dit (p->set, p->dit_high != NULL ? WAN_EXPERT_LOW_NOISE : WAN_EXPERT_SINGLE);
@@ -333,13 +390,15 @@ plan_resolved (WanPipeline *p, const Resolved *res, WanMemoryPlan *plan, GError 
   const int *s = res->shape;
   guint64 latent = 4 * (guint64)s[0] * (guint64)s[1] * (guint64)s[2] * (guint64)s[3];
   guint64 frames_bytes = 3 * (guint64)res->r.frames * (guint64)res->r.width * (guint64)res->r.height;
-  guint64 vae_bytes;
+  guint64 vae_fixed, vae_bytes;
   WanDitMemory dm;
   WanMemoryPlan m = { 0 };
 
   if (!wan_dit_estimate_memory (dit_w, s[0], s[1], s[2], s[3], p->n_threads, &dm, error))
     return FALSE;
-  vae_bytes = wan_vae_estimate_decode_bytes (p->vae, s[1], s[2], s[3]);
+  m.available = available_memory ();
+  vae_fixed = wan_weights_get_n_bytes (vae_w) + latent + frames_bytes;
+  vae_bytes = plan_decode (p, res, vae_fixed, m.available);
   if (vae_bytes == 0)
     return invalid (error, _ ("The VAE cannot decode %d×%d; choose another size."), res->r.width,
                     res->r.height);
@@ -350,24 +409,42 @@ plan_resolved (WanPipeline *p, const Resolved *res, WanMemoryPlan *plan, GError 
   /* The latent, the two contexts and the loop's three buffers (cond,
    * uncond, x0) come on top of the model's own state. */
   m.dit = dm.weights + dm.activations + dm.scratch + 4 * latent;
-  m.vae = wan_weights_get_n_bytes (vae_w) + vae_bytes + latent + frames_bytes;
+  m.vae = vae_fixed + vae_bytes;
   m.total = MAX (m.text, MAX (m.dit, m.vae));
-  m.available = available_memory ();
+  m.vae_tiled = res->tiled;
+  m.vae_tiling = res->tiling;
+  m.vae_tiles = res->tiled ? wan_vae_tiling_count (s[2], s[3], &res->tiling) : 1;
   if (plan != NULL)
     *plan = m;
   if (m.total > m.available)
     {
       g_autofree char *need = format_size (m.total);
       g_autofree char *have = format_size (m.available);
+      const char *stage = m.total == m.vae   ? _ ("while decoding")
+                          : m.total == m.dit ? _ ("while denoising")
+                                             : _ ("while reading the prompt");
 
-      g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY,
-                   _ ("This take needs about %s of memory at its peak (%s), but only %s is available. Make "
-                      "fewer frames or a smaller size, or close other programs."),
-                   need,
-                   m.total == m.vae   ? _ ("while decoding")
-                   : m.total == m.dit ? _ ("while denoising")
-                                      : _ ("while reading the prompt"),
-                   have);
+      if (!res->tiled)
+        g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY,
+                     _ ("This take needs about %s of memory at its peak (%s), but only %s is available. Make "
+                        "fewer frames or a smaller size, or close other programs."),
+                     need, stage, have);
+      else if (res->r.vae_tile > 0)
+        g_set_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY,
+                     _ ("This take needs about %s of memory at its peak (%s, with VAE tiles of %d×%d latent "
+                        "cells), but only %s is available. Make fewer frames or a smaller size, choose "
+                        "smaller VAE tiles (down to %d cells) or let the engine choose them, or close other "
+                        "programs."),
+                     need, stage, res->tiling.tile_w, res->tiling.tile_h, have, WAN_VAE_TILE_MIN);
+      else
+        /* Smaller tiles would not help: the planner's either fit or are
+         * already the smallest. */
+        g_set_error (
+            error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY,
+            _ ("This take needs about %s of memory at its peak (%s), but only %s is available, even "
+               "with the VAE decoding in tiles of %d×%d latent cells. Make fewer frames or a smaller "
+               "size, or close other programs."),
+            need, stage, have, res->tiling.tile_w, res->tiling.tile_h);
       return FALSE;
     }
   return TRUE;
@@ -614,7 +691,10 @@ send_preview (Run *run, const float *x0, int step, GError **error)
     }
   for (int c = 0; c < s[0]; c++)
     memcpy (z + (gsize)c * plane, x0 + (gsize)c * (gsize)s[1] * plane, plane * sizeof (float));
-  if (!wan_vae_decode (run->p->vae, z, 1, s[2], s[3], video, run_cancel_cb, NULL, run, error))
+  /* In the run's tiles, so a preview needs no more memory than the final
+   * decode was planned with. */
+  if (!wan_vae_decode_tiled (run->p->vae, z, 1, s[2], s[3], run->res->tiled ? &run->res->tiling : NULL, video,
+                             run_cancel_cb, NULL, run, error))
     return FALSE;
   for (int y = 0; y < ph; y++)
     for (int xx = 0; xx < pw; xx++)
@@ -790,6 +870,64 @@ wan_pipeline_denoise (WanPipeline *pipeline,
   return x;
 }
 
+static void
+run_decode_cb (int done, int total, gpointer data)
+{
+  Run *run = data;
+
+  report (run, WAN_STAGE_DECODE, done, total, (double)done / MAX (total, 1));
+}
+
+/* The decode of the whole video in the plan's tiles: frames come out only
+ * at the end, so the RGB frames are made after it. */
+static guint8 *
+decode_tiled (Run *run, const float *x, GError **error)
+{
+  const Resolved *res = run->res;
+  const int T = res->shape[1];
+  const gsize frame_px = (gsize)res->r.height * (gsize)res->r.width;
+  const gsize F = (gsize)res->r.frames;
+  g_autofree float *video = g_try_new (float, 3 * F * frame_px);
+  g_autofree guint8 *rgb = NULL;
+  int n_tiles = wan_vae_tiling_count (res->shape[2], res->shape[3], &res->tiling);
+
+  if (video == NULL)
+    {
+      g_set_error (
+          error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY,
+          _ ("There is not enough memory to decode the video. Make fewer frames or a smaller size."));
+      return NULL;
+    }
+  report (run, WAN_STAGE_DECODE, 0, n_tiles * T, 0.0);
+  if (run_cancel_cb (run))
+    {
+      set_cancelled (error);
+      return NULL;
+    }
+  if (!wan_vae_decode_tiled (run->p->vae, x, T, res->shape[2], res->shape[3], &res->tiling, video,
+                             run_cancel_cb, run_decode_cb, run, error))
+    return NULL;
+  rgb = g_try_new (guint8, F * frame_px * 3);
+  if (rgb == NULL)
+    {
+      g_set_error (
+          error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY,
+          _ ("There is not enough memory to decode the video. Make fewer frames or a smaller size."));
+      return NULL;
+    }
+  /* [3, F, H, W] planes to packed RGB rows. */
+  for (gsize k = 0; k < F; k++)
+    {
+      guint8 *dst = rgb + k * frame_px * 3;
+
+      for (gsize px = 0; px < frame_px; px++)
+        for (int c = 0; c < 3; c++)
+          dst[px * 3 + c] = wan_pixel_from_float (video[((gsize)c * F + k) * frame_px + px]);
+    }
+  report (run, WAN_STAGE_DECODE, n_tiles * T, n_tiles * T, 1.0);
+  return g_steal_pointer (&rgb);
+}
+
 guint8 *
 wan_pipeline_generate (WanPipeline *pipeline,
                        const WanRequest *request,
@@ -816,6 +954,13 @@ wan_pipeline_generate (WanPipeline *pipeline,
   x = denoise (&run, error);
   if (x == NULL)
     return NULL;
+  if (res.tiled)
+    {
+      rgb = decode_tiled (&run, x, error);
+      if (rgb != NULL)
+        *n_frames = res.r.frames;
+      return g_steal_pointer (&rgb);
+    }
 
   T = res.shape[1];
   H = res.r.height;

@@ -631,6 +631,53 @@ test_memory_refused_with_estimate (Fixture *f, gconstpointer data)
   g_assert_cmpuint (files->len, ==, 0);
 }
 
+/* VAE tiles ------------------------------------------------------------------------ */
+
+static void
+test_vae_tile_end_to_end (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL, *file = NULL;
+  g_autoptr (JsonNode) take = NULL;
+  JsonObject *recipe, *options;
+  int status;
+
+  /* 160×96 pixels are 20×12 latent cells: six tiles of 8×8. */
+  status
+      = cli_run (f->dir, &out, &err, "generate", "--backend", "local", "--model", model_13b, "a kite at noon",
+                 "--frames", "5", "--size", "160x96", "--steps", "2", "--seed", "4", "--vae-tile", "8", NULL);
+  if (status != 0)
+    g_printerr ("%s", err);
+  g_assert_cmpint (status, ==, 0);
+  take = show_take (f->dir, parse_take_line (out, &file));
+  assert_media (file, 160, 96, 16, 5);
+  recipe = json_object_get_object_member (json_node_get_object (take), "recipe");
+  options = json_object_get_object_member (recipe, "options");
+  g_assert_cmpint (json_object_get_int_member (options, "vae_tile"), ==, 8);
+}
+
+static void
+test_vae_tile_bad_value (Fixture *f, gconstpointer data)
+{
+  const char *const bad[] = { "4", "-8", "tiles", "9000", NULL };
+
+  for (guint i = 0; bad[i] != NULL; i++)
+    {
+      g_autofree char *out = NULL, *err = NULL;
+      g_autofree char *quoted = g_strdup_printf ("“--vae-tile %s” is not a tile size", bad[i]);
+      g_autoptr (GPtrArray) files = NULL;
+      int status = cli_run (f->dir, &out, &err, "generate", "--backend", "local", "--model", model_13b,
+                            "a fox", "--seed", "1", "--vae-tile", bad[i], NULL);
+
+      g_assert_cmpint (status, ==, 2);
+      if (strstr (err, quoted) == NULL)
+        g_printerr ("%s", err);
+      g_assert_nonnull (strstr (err, quoted));
+      g_assert_nonnull (strstr (err, "from 8 to 8192, or 0"));
+      files = library_files (f->dir);
+      g_assert_cmpuint (files->len, ==, 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -655,6 +702,8 @@ main (int argc, char **argv)
   ADD ("/cli/generate-local/model/mismatched-vae-names-file", test_mismatched_vae);
   ADD ("/cli/generate-local/model/missing-folder", test_missing_folder);
   ADD ("/cli/generate-local/memory/refused-with-estimate", test_memory_refused_with_estimate);
+  ADD ("/cli/generate-local/vae-tile/end-to-end", test_vae_tile_end_to_end);
+  ADD ("/cli/generate-local/vae-tile/bad-value-refused", test_vae_tile_bad_value);
 #undef ADD
 
   status = g_test_run ();

@@ -169,7 +169,9 @@ typedef struct
   int previews;
   int preview_steps[16];
   int cancel_after_blocks;
+  int cancel_after_decode_units;
   int blocks;
+  int decode_units;
   gint64 cancel_time;
 } Watch;
 
@@ -193,6 +195,8 @@ watch_progress_cb (const WanProgress *p, gpointer data)
     }
   if (p->stage == WAN_STAGE_DENOISE)
     w->blocks++;
+  if (p->stage == WAN_STAGE_DECODE)
+    w->decode_units = p->step;
 }
 
 static void
@@ -219,7 +223,7 @@ watch_cancel_cb (gpointer data)
         w->cancel_time = g_get_monotonic_time ();
       return TRUE;
     }
-  return FALSE;
+  return w->cancel_after_decode_units > 0 && w->decode_units >= w->cancel_after_decode_units;
 }
 
 static void
@@ -328,6 +332,206 @@ test_memory_refusal (void)
   g_unsetenv ("TAKES_ENGINE_MEMORY_LIMIT");
 }
 
+/* VAE tiling ------------------------------------------------------------------ */
+
+static void
+set_memory_limit (guint64 bytes)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, bytes);
+
+  g_setenv ("TAKES_ENGINE_MEMORY_LIMIT", text, TRUE);
+}
+
+static WanMemoryPlan
+plan_unlimited (WanPipeline *pipeline, const WanRequest *r)
+{
+  g_autoptr (GError) error = NULL;
+  WanMemoryPlan plan;
+
+  g_setenv ("TAKES_ENGINE_MEMORY_LIMIT", "1000000000000", TRUE);
+  g_assert_true (wan_pipeline_plan (pipeline, r, &plan, &error));
+  g_assert_no_error (error);
+  return plan;
+}
+
+/* On the tiny model the VAE is the peak from 256×256 up: its whole-frame
+ * caches outgrow the DiT's buffers. */
+static void
+init_large_request (WanRequest *r)
+{
+  init_request (r);
+  r->width = 256;
+  r->height = 256;
+  r->frames = 5;
+  r->steps = 2;
+}
+
+static void
+test_tiles_when_untiled_does_not_fit (void)
+{
+  g_autoptr (Tiny) tiny = tiny_new (WAN_ARCH_WAN21_T2V_1_3B, 2);
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *untiled = NULL, *tiled = NULL;
+  WanMemoryPlan full, plan;
+  WanRequest r;
+  Watch w;
+  int n_untiled = 0, n_tiled = 0, decode_reports = 0;
+  double diff = 0.0;
+  gsize n_bytes = (gsize)256 * 256 * 3 * 5;
+
+  init_large_request (&r);
+  full = plan_unlimited (tiny->pipeline, &r);
+  g_assert_false (full.vae_tiled);
+  g_assert_cmpint (full.vae_tiles, ==, 1);
+  g_assert_cmpuint (full.total, ==, full.vae);
+  untiled = wan_pipeline_generate (tiny->pipeline, &r, &n_untiled, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  /* Room for the denoiser but not for whole-frame decoder caches. */
+  set_memory_limit ((MAX (full.dit, full.text) + full.vae) / 2);
+  g_assert_true (wan_pipeline_plan (tiny->pipeline, &r, &plan, &error));
+  g_assert_no_error (error);
+  g_assert_true (plan.vae_tiled);
+  g_assert_cmpint (plan.vae_tiles, >, 1);
+  g_assert_cmpint (plan.vae_tiles, ==, wan_vae_tiling_count (32, 32, &plan.vae_tiling));
+  g_assert_cmpint (plan.vae_tiling.tile_h, >=, WAN_VAE_TILE_MIN);
+  g_assert_cmpint (plan.vae_tiling.tile_h, <, 32);
+  g_assert_cmpint (plan.vae_tiling.overlap, >, 0);
+  g_assert_cmpuint (plan.vae, <, full.vae);
+  g_assert_cmpuint (plan.total, <=, plan.available);
+
+  watch_init (&w);
+  r.preview_every = 1;
+  tiled = wan_pipeline_generate (tiny->pipeline, &r, &n_tiled, watch_cancel_cb, watch_progress_cb,
+                                 watch_preview_cb, &w, &error);
+  g_unsetenv ("TAKES_ENGINE_MEMORY_LIMIT");
+  g_assert_no_error (error);
+  g_assert_nonnull (tiled);
+  g_assert_cmpint (n_tiled, ==, n_untiled);
+  g_assert_cmpint (n_tiled, ==, 5);
+  g_assert_cmpint (w.previews, ==, 2);
+  for (guint i = 1; i < w.fractions->len; i++)
+    g_assert_cmpfloat (g_array_index (w.fractions, double, i), >=,
+                       g_array_index (w.fractions, double, i - 1));
+  for (guint i = 0; i < w.stages->len; i++)
+    decode_reports += g_array_index (w.stages, int, i) == WAN_STAGE_DECODE;
+  /* A report at the start, one per latent frame of each tile, and the end. */
+  g_assert_cmpint (decode_reports, ==, 2 + plan.vae_tiles * 2);
+  g_assert_cmpfloat (g_array_index (w.fractions, double, w.fractions->len - 1), ==, 1.0);
+  watch_clear (&w);
+
+  /* The tiles are blended where they overlap, so the video stays close to
+   * the untiled one; frames of the wrong size or order would not. */
+  for (gsize k = 0; k < n_bytes; k++)
+    diff += fabs ((double)tiled[k] - (double)untiled[k]);
+  g_test_message ("mean difference tiled - untiled: %.3f of 255", diff / (double)n_bytes);
+  g_assert_cmpfloat (diff / (double)n_bytes, <, 2.0);
+}
+
+static void
+test_tiled_decode_cancels (void)
+{
+  g_autoptr (Tiny) tiny = tiny_new (WAN_ARCH_WAN21_T2V_1_3B, 1);
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *rgb = NULL;
+  WanMemoryPlan plan;
+  WanRequest r;
+  Watch w;
+  int n_frames = 0;
+
+  init_large_request (&r);
+  r.steps = 1;
+  r.vae_tile = 16;
+  plan = plan_unlimited (tiny->pipeline, &r);
+  g_unsetenv ("TAKES_ENGINE_MEMORY_LIMIT");
+  g_assert_cmpint (plan.vae_tiles, ==, 9);
+  watch_init (&w);
+  /* Inside the second tile of nine, two latent frames each. */
+  w.cancel_after_decode_units = 3;
+  rgb = wan_pipeline_generate (tiny->pipeline, &r, &n_frames, watch_cancel_cb, watch_progress_cb, NULL, &w,
+                               &error);
+  g_assert_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_CANCELLED);
+  g_assert_null (rgb);
+  g_assert_cmpint (w.decode_units, ==, 3);
+  watch_clear (&w);
+}
+
+static void
+test_whole_latent_tile_is_untiled (void)
+{
+  g_autoptr (Tiny) tiny = tiny_new (WAN_ARCH_WAN21_T2V_1_3B, 2);
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *untiled = NULL, *whole = NULL;
+  WanMemoryPlan plan;
+  WanRequest r;
+  int n_untiled = 0, n_whole = 0;
+
+  init_request (&r);
+  untiled = wan_pipeline_generate (tiny->pipeline, &r, &n_untiled, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  /* 64×32 pixels are 8×4 latent cells. */
+  r.vae_tile = 8;
+  plan = plan_unlimited (tiny->pipeline, &r);
+  g_assert_true (plan.vae_tiled);
+  g_assert_cmpint (plan.vae_tiles, ==, 1);
+  whole = wan_pipeline_generate (tiny->pipeline, &r, &n_whole, NULL, NULL, NULL, NULL, &error);
+  g_unsetenv ("TAKES_ENGINE_MEMORY_LIMIT");
+  g_assert_no_error (error);
+  g_assert_cmpint (n_whole, ==, n_untiled);
+  g_assert_cmpmem (whole, (gsize)n_whole * 64 * 32 * 3, untiled, (gsize)n_untiled * 64 * 32 * 3);
+}
+
+static void
+test_explicit_tiles_planned (void)
+{
+  g_autoptr (Tiny) tiny = tiny_new (WAN_ARCH_WAN21_T2V_1_3B, 1);
+  g_autoptr (GError) error = NULL;
+  WanMemoryPlan plan;
+  WanRequest r;
+
+  init_large_request (&r);
+  r.vae_tile = WAN_VAE_TILE_MIN;
+  plan = plan_unlimited (tiny->pipeline, &r);
+  g_assert_true (plan.vae_tiled);
+  g_assert_cmpint (plan.vae_tiling.tile_h, ==, 8);
+  g_assert_cmpint (plan.vae_tiling.tile_w, ==, 8);
+  g_assert_cmpint (plan.vae_tiling.overlap, ==, 2);
+  /* 32 cells in tiles of 8 every 6 cells: 5 tiles a side. */
+  g_assert_cmpint (plan.vae_tiles, ==, 25);
+
+  /* Explicit tiles are kept even where they do not fit, and the refusal
+   * says to make them smaller. */
+  set_memory_limit (plan.vae - 1);
+  g_assert_false (wan_pipeline_plan (tiny->pipeline, &r, &plan, &error));
+  g_unsetenv ("TAKES_ENGINE_MEMORY_LIMIT");
+  g_assert_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY);
+  g_assert_nonnull (strstr (error->message, "smaller VAE tiles"));
+  g_assert_cmpint (plan.vae_tiling.tile_h, ==, 8);
+}
+
+static void
+test_refused_even_in_tiles (void)
+{
+  g_autoptr (Tiny) tiny = tiny_new (WAN_ARCH_WAN21_T2V_1_3B, 1);
+  g_autoptr (GError) error = NULL;
+  WanMemoryPlan plan;
+  WanRequest r;
+
+  init_large_request (&r);
+  set_memory_limit (1000000);
+  g_assert_false (wan_pipeline_plan (tiny->pipeline, &r, &plan, &error));
+  g_assert_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY);
+  g_assert_true (plan.vae_tiled);
+  g_assert_cmpint (plan.vae_tiling.tile_h, ==, WAN_VAE_TILE_MIN);
+  g_assert_nonnull (strstr (error->message, "tiles of 8×8 latent cells"));
+  g_assert_nonnull (strstr (error->message, "fewer frames"));
+  g_clear_error (&error);
+  g_assert_null (wan_pipeline_generate (tiny->pipeline, &r, &plan.vae_tiles, NULL, NULL, NULL, NULL, &error));
+  g_unsetenv ("TAKES_ENGINE_MEMORY_LIMIT");
+  g_assert_error (error, TAKES_ENGINE_ERROR, TAKES_ENGINE_ERROR_NO_MEMORY);
+}
+
 static void
 assert_invalid (WanPipeline *pipeline, const WanRequest *r, const char *fragment)
 {
@@ -368,6 +572,11 @@ test_bad_requests (void)
   init_request (&r);
   r.prompt = "caf\xc3";
   assert_invalid (tiny->pipeline, &r, "UTF-8");
+  init_request (&r);
+  r.vae_tile = WAN_VAE_TILE_MIN - 1;
+  assert_invalid (tiny->pipeline, &r, "at least 8 cells");
+  r.vae_tile = -1;
+  assert_invalid (tiny->pipeline, &r, "at least 8 cells");
 }
 
 static void
@@ -467,6 +676,12 @@ main (int argc, char **argv)
   g_test_add_func ("/pipeline/cancel/mid-dit", test_cancel_mid_dit);
   g_test_add_func ("/pipeline/plan/memory-refusal", test_memory_refusal);
   g_test_add_func ("/pipeline/plan/bad-requests", test_bad_requests);
+  g_test_add_func ("/pipeline/vae-tiling/tiles-when-untiled-does-not-fit",
+                   test_tiles_when_untiled_does_not_fit);
+  g_test_add_func ("/pipeline/vae-tiling/tiled-decode-cancels", test_tiled_decode_cancels);
+  g_test_add_func ("/pipeline/vae-tiling/whole-latent-tile-is-untiled", test_whole_latent_tile_is_untiled);
+  g_test_add_func ("/pipeline/vae-tiling/explicit-tiles-planned", test_explicit_tiles_planned);
+  g_test_add_func ("/pipeline/vae-tiling/refused-even-in-tiles", test_refused_even_in_tiles);
   g_test_add_func ("/pipeline/prompt/long-truncated", test_long_prompt_truncated);
   g_test_add_func ("/pipeline/generate/ti2v-and-a14b", test_ti2v_and_a14b);
   g_test_add_func ("/pipeline/golden/pipe-cases", test_golden_pipeline);
