@@ -609,10 +609,10 @@ stream_cb (GstPad *pad, GstCaps *caps, gpointer user_data)
     }
   g_signal_connect (decodebin, "pad-added", G_CALLBACK (decoded_pad_added_cb), branch);
   g_signal_connect (decodebin, "no-more-pads", G_CALLBACK (decoded_no_more_pads_cb), branch);
-  gst_bin_add (GST_BIN (branch->bin), decodebin);
+  takes_media_plug_add (branch->bin, decodebin);
   sink_pad = gst_element_get_static_pad (decodebin, "sink");
   gst_pad_link (pad, sink_pad);
-  gst_element_sync_state_with_parent (decodebin);
+  takes_media_plug_sync (branch->bin, decodebin);
 }
 
 static void
