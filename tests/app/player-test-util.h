@@ -7,9 +7,11 @@
  */
 #pragma once
 
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
 #include "takes-media.h"
+#include "takes-store.h"
 
 #define BARCODE_BITS 8
 
@@ -112,4 +114,50 @@ player_test_screenshot (GtkWidget *widget, const char *name)
   path = g_test_build_filename (G_TEST_BUILT, name, NULL);
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("screenshot: %s", path);
+}
+
+/* A finished 160×120 take of 12 numbered frames, its video made under
+ * @root/clips and moved into @store's default project. */
+static inline gint64
+player_test_add_take (TakesStore *store, const char *root, const char *prompt, gint64 batch_id)
+{
+  g_autofree char *dir = g_build_filename (root, "clips", NULL);
+  g_autofree char *name = g_strdup_printf ("%s.mp4", prompt);
+  g_autofree char *path = NULL;
+  g_autoptr (TakesRecipe) recipe = takes_recipe_new ();
+  g_autoptr (TakesTake) take = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  path = g_build_filename (dir, name, NULL);
+  g_assert_true (player_test_make_clip (path, 160, 120, 24, 12, &error));
+  g_assert_no_error (error);
+  takes_recipe_set_prompt (recipe, prompt);
+  takes_recipe_set_width (recipe, 160);
+  takes_recipe_set_height (recipe, 120);
+  take = takes_take_new (recipe);
+  takes_take_set_status (take, TAKES_TAKE_STATUS_DONE);
+  takes_take_set_batch_id (take, batch_id);
+  g_assert_true (takes_store_add_take (store, take, path, TAKES_MEDIA_MOVE, &error));
+  g_assert_no_error (error);
+  return takes_take_get_id (take);
+}
+
+/* Deletes a test's scratch folder and everything in it. */
+static inline void
+player_test_remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        player_test_remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
 }

@@ -21,32 +21,6 @@ close_window (TakesWindow *window)
   g_assert_finalize_object (window);
 }
 
-/* A finished take with a real (tiny) video, in the default project. */
-static gint64
-add_video_take (TakesStore *store, const char *prompt, gint64 batch_id)
-{
-  g_autofree char *dir = g_build_filename (app_test_root, "clips", NULL);
-  g_autofree char *name = g_strdup_printf ("%s.mp4", prompt);
-  g_autofree char *path = NULL;
-  g_autoptr (TakesRecipe) recipe = takes_recipe_new ();
-  g_autoptr (TakesTake) take = NULL;
-  g_autoptr (GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  path = g_build_filename (dir, name, NULL);
-  g_assert_true (player_test_make_clip (path, 160, 120, 24, 12, &error));
-  g_assert_no_error (error);
-  takes_recipe_set_prompt (recipe, prompt);
-  takes_recipe_set_width (recipe, 160);
-  takes_recipe_set_height (recipe, 120);
-  take = takes_take_new (recipe);
-  takes_take_set_status (take, TAKES_TAKE_STATUS_DONE);
-  takes_take_set_batch_id (take, batch_id);
-  g_assert_true (takes_store_add_take (store, take, path, TAKES_MEDIA_MOVE, &error));
-  g_assert_no_error (error);
-  return takes_take_get_id (take);
-}
-
 static GtkWidget *
 find_widget_of_type (GtkWidget *root, GType type)
 {
@@ -103,8 +77,10 @@ screenshot_every_view (const char *language)
   close_window (window);
 
   app_test_fill_store (store, 24);
-  ids[0] = add_video_take (store, language[0] == 'z' ? "灯塔，黄昏" : "lighthouse, dusk", 0);
-  ids[1] = add_video_take (store, language[0] == 'z' ? "灯塔，黎明" : "lighthouse, dawn", 0);
+  ids[0] = player_test_add_take (store, app_test_root, language[0] == 'z' ? "灯塔，黄昏" : "lighthouse, dusk",
+                                 0);
+  ids[1] = player_test_add_take (store, app_test_root, language[0] == 'z' ? "灯塔，黎明" : "lighthouse, dawn",
+                                 0);
   shot = takes_store_create_shot (store, takes_store_get_default_project (store),
                                   language[0] == 'z' ? "开场" : "Opening", "a lighthouse", &error);
   g_assert_no_error (error);

@@ -482,32 +482,6 @@ test_window_bulk_actions_change_every_selected_take (void)
   g_assert_cmpuint (left, ==, 34);
 }
 
-/* A finished take with a real (tiny) video, in the default project. */
-static gint64
-add_video_take (TakesStore *store, const char *prompt, gint64 batch_id)
-{
-  g_autofree char *dir = g_build_filename (app_test_root, "clips", NULL);
-  g_autofree char *name = g_strdup_printf ("%s.mp4", prompt);
-  g_autofree char *path = NULL;
-  g_autoptr (TakesRecipe) recipe = takes_recipe_new ();
-  g_autoptr (TakesTake) take = NULL;
-  g_autoptr (GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  path = g_build_filename (dir, name, NULL);
-  g_assert_true (player_test_make_clip (path, 160, 120, 24, 12, &error));
-  g_assert_no_error (error);
-  takes_recipe_set_prompt (recipe, prompt);
-  takes_recipe_set_width (recipe, 160);
-  takes_recipe_set_height (recipe, 120);
-  take = takes_take_new (recipe);
-  takes_take_set_status (take, TAKES_TAKE_STATUS_DONE);
-  takes_take_set_batch_id (take, batch_id);
-  g_assert_true (takes_store_add_take (store, take, path, TAKES_MEDIA_MOVE, &error));
-  g_assert_no_error (error);
-  return takes_take_get_id (take);
-}
-
 static void
 test_window_compare_opens_on_two_selected_takes (void)
 {
@@ -522,8 +496,8 @@ test_window_compare_opens_on_two_selected_takes (void)
   batch = takes_store_create_batch (store, takes_store_get_default_project (store), "pair", "a lighthouse",
                                     NULL, &error);
   g_assert_no_error (error);
-  a = add_video_take (store, "lighthouse at dusk", batch->id);
-  b = add_video_take (store, "lighthouse at dawn", batch->id);
+  a = player_test_add_take (store, app_test_root, "lighthouse at dusk", batch->id);
+  b = player_test_add_take (store, app_test_root, "lighthouse at dawn", batch->id);
   window = open_window (store);
   gallery = takes_window_get_gallery (window);
   view = takes_window_get_compare_view (window);
@@ -636,7 +610,7 @@ test_window_take_dragged_onto_a_shot_is_chosen (void)
   gboolean accepted = FALSE;
   gint64 take_id;
 
-  take_id = add_video_take (store, "a harbour at night", 0);
+  take_id = player_test_add_take (store, app_test_root, "a harbour at night", 0);
   shot = takes_store_create_shot (store, takes_store_get_default_project (store), "Harbour", "boats", &error);
   g_assert_no_error (error);
   window = open_window (store);
