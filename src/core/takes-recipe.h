@@ -33,7 +33,9 @@ typedef enum
 #define TAKES_RECIPE_MAX_PROMPT 4000
 #define TAKES_RECIPE_MIN_SIZE 16
 #define TAKES_RECIPE_MAX_SIZE 4096
-#define TAKES_RECIPE_SIZE_STEP 16
+/* Every Wan VAE works in blocks of at least 8 pixels (DashScope's 1080p sizes
+ * are multiples of 8, not 16); each backend checks its models' own step. */
+#define TAKES_RECIPE_SIZE_STEP 8
 #define TAKES_RECIPE_MAX_FRAMES 1001
 #define TAKES_RECIPE_MAX_FPS 120
 #define TAKES_RECIPE_MAX_STEPS 200

@@ -175,6 +175,30 @@ test_dashscope_succeeds (Fixture *fixture, gconstpointer data)
   g_assert_false (fake_oss_saw_authorization (fake_dashscope_get_oss (fixture->fake)));
 }
 
+/* 1920×1080 is not a multiple of 16, yet it is DashScope's default 1080p size:
+ * the recipe accepts it and the model's own size list decides. */
+static void
+test_dashscope_submits_1080p (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (TakesRecipe) recipe = make_recipe ("wan2.2-t2v-plus", 1920, 1080);
+  g_autoptr (TakesBackendJob) job = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) video = fake_oss_make_content (64 * 1024, 3);
+  JsonObject *parameters;
+
+  g_assert_true (takes_recipe_validate (recipe, &error));
+  g_assert_no_error (error);
+  fake_dashscope_set_video (fixture->fake, video, FAKE_OSS_OK);
+  job = submit (fixture, recipe, &error);
+  g_assert_no_error (error);
+  g_assert_true (fake_loop_wait_job (job, &error));
+  g_assert_no_error (error);
+  parameters = json_object_get_object_member (fake_dashscope_get_last_create (fixture->fake), "parameters");
+  g_assert_cmpstr (json_object_get_string_member (parameters, "size"), ==, "1920*1080");
+  /* Beijing list price of 1080P: ¥0.70 per second, five seconds. */
+  g_assert_cmpfloat_with_epsilon (takes_backend_job_get_cost (job), 3.50, 1e-9);
+}
+
 static void
 test_dashscope_capabilities (Fixture *fixture, gconstpointer data)
 {
@@ -1002,6 +1026,7 @@ main (int argc, char **argv)
   ADD ("/dashscope/capabilities/from-data-file", test_dashscope_capabilities);
   g_test_add_func ("/dashscope/regions/base-urls", test_dashscope_region_urls);
   g_test_add_func ("/dashscope/models-file/damaged", test_dashscope_damaged_models_file);
+  ADD_REGION ("/dashscope/submit/1080p-size", "beijing", test_dashscope_submits_1080p);
   ADD ("/dashscope/submit/validates-before-sending", test_dashscope_validates_before_sending);
   ADD ("/dashscope/submit/errors-map-to-codes", test_dashscope_create_errors);
   ADD ("/dashscope/submit/wrong-key", test_dashscope_wrong_key);

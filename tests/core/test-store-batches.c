@@ -139,7 +139,7 @@ test_add_rolls_back_when_a_take_fails (Fixture *f, gconstpointer data)
 static void
 test_add_invalid_recipe_stores_nothing (Fixture *f, gconstpointer data)
 {
-  /* The plan accepts any size; the recipe wants multiples of 16. */
+  /* The plan accepts any size; the recipe wants multiples of 8. */
   g_autoptr (TakesBatchPlan) plan = plan_new (
       "{\"template\": \"a {x}\", \"variables\": {\"x\": [\"cat\", \"dog\"]}, \"size\": \"100*100\"}");
   g_autoptr (GError) error = NULL;
