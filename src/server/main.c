@@ -51,8 +51,8 @@ main (int argc, char **argv)
       N_ ("Model folder to serve, or “tiny” for the tiny test model"), N_ ("DIR|tiny") },
     { "token-file", 't', 0, G_OPTION_ARG_FILENAME, &token_file,
       N_ ("File whose first line is the bearer token clients must send"), N_ ("FILE") },
-    { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, N_ ("Folder for results until they expire"),
-      N_ ("DIR") },
+    { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+      N_ ("Folder for the task journal, and for results until they expire"), N_ ("DIR") },
     { "max-concurrent", 'c', 0, G_OPTION_ARG_INT, &max_concurrent,
       N_ ("Unfinished tasks accepted before new ones are refused (default 4)"), N_ ("N") },
     { "steps", 's', 0, G_OPTION_ARG_INT, &steps, N_ ("Sampling steps of every take (default 50)"), N_ ("N") },
@@ -149,7 +149,8 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   g_main_loop_run (loop);
 
-  g_print ("%s\n", _ ("Stopping: unfinished takes are cancelled."));
+  g_print ("%s\n", _ ("Stopping. Unfinished takes will run again when takes-server starts on the same data "
+                      "folder."));
   takes_server_shutdown (server);
   g_clear_object (&server);
   /* Waits for the engine to stop and remove its partial files. */

@@ -1,10 +1,14 @@
 /* takes-server.c: a backend served over the DashScope task protocol.
  *
- * Tasks live in memory: a task id is valid while this process runs and for
- * the task lifetime after the task ends, like DashScope's 24 hours. A create
- * is answered at once with PENDING; the backend job then runs on this main
- * context and the queries read its state. The request body limit is checked
- * on the headers, so an oversized body is refused and never kept in memory.
+ * A task id is valid for the task lifetime after the task ends, like
+ * DashScope's 24 hours, across restarts: every change of a task is written
+ * to a journal (tasks.json in the data folder, replaced atomically), and a
+ * server started on the same folder serves the finished tasks again and runs
+ * the unfinished ones anew under the same ids, so a client that keeps polling
+ * through a restart or a crash still gets its take. A create is answered at
+ * once with PENDING; the backend job then runs on this main context and the
+ * queries read its state. The request body limit is checked on the headers,
+ * so an oversized body is refused and never kept in memory.
  */
 #include "config.h"
 
@@ -23,6 +27,8 @@
 #define TASKS_PREFIX API_PREFIX "/tasks/"
 #define RESULTS_PREFIX "/results/"
 #define RESULTS_DIR "results"
+#define JOURNAL_FILE "tasks.json"
+#define JOURNAL_VERSION 1
 #define SWEEP_INTERVAL_S 60
 #define RETRY_AFTER_S 10
 #define MAX_TOKEN_FILE_BYTES 4096
@@ -78,6 +84,10 @@ struct _TakesServer
   guint port;
   GHashTable *tasks; /* id → ServerTask */
   guint sweep_source;
+  char *journal_path;
+  /* Set while shutting down: tasks cancelled then stay unfinished in the
+   * journal, so the next start runs them again. */
+  gboolean closing;
 };
 
 G_DEFINE_FINAL_TYPE (TakesServer, takes_server, G_TYPE_OBJECT)
@@ -145,6 +155,9 @@ random_hex (guint n_bytes)
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+static void journal_save (TakesServer *self);
+static void forget_task (gpointer data);
+
 /* Ends a task once; a later report from its job changes nothing. */
 static void
 task_end (ServerTask *task, TaskStatus status, const char *code, const char *message)
@@ -158,6 +171,8 @@ task_end (ServerTask *task, TaskStatus status, const char *code, const char *mes
   task->code = g_strdup (code);
   g_free (task->message);
   task->message = g_strdup (message);
+  if (task->server != NULL)
+    journal_save (task->server);
 }
 
 /* The DashScope code a client maps back to the same kind of error. */
@@ -239,6 +254,7 @@ job_changed_cb (TakesBackendJob *job, gpointer user_data)
     {
       task->status = TASK_RUNNING;
       task->scheduled_time = g_date_time_new_now_utc ();
+      journal_save (self);
     }
   else if (state == TAKES_BACKEND_JOB_STATE_SUCCEEDED)
     {
@@ -304,6 +320,239 @@ task_cancel (ServerTask *task)
   g_cancellable_cancel (task->cancellable);
   if (task->job != NULL)
     takes_backend_job_cancel (task->job);
+}
+
+/* Journal ------------------------------------------------------------------- */
+
+static void
+add_journal_time (JsonBuilder *builder, const char *name, GDateTime *when)
+{
+  g_autofree char *text = when != NULL ? g_date_time_format_iso8601 (when) : NULL;
+
+  if (text == NULL)
+    return;
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, text);
+}
+
+static void
+add_journal_string (JsonBuilder *builder, const char *name, const char *value)
+{
+  if (value == NULL)
+    return;
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+/* Writes every task to the journal. The file is replaced in one step, so a
+ * crash leaves the old journal or the new one, never half of one; a failed
+ * write is logged and the tasks keep running (they are only lost if the
+ * server stops before the next write succeeds). */
+static void
+journal_save (TakesServer *self)
+{
+  g_autoptr (JsonBuilder) builder = NULL;
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  if (self->journal_path == NULL || self->closing)
+    return;
+  builder = json_builder_new_immutable ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_int_value (builder, JOURNAL_VERSION);
+  json_builder_set_member_name (builder, "tasks");
+  json_builder_begin_array (builder);
+  g_hash_table_iter_init (&iter, self->tasks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      ServerTask *task = value;
+      g_autofree char *recipe = takes_recipe_to_json (task->recipe);
+      g_autofree char *video = task->video_path != NULL ? g_path_get_basename (task->video_path) : NULL;
+
+      json_builder_begin_object (builder);
+      add_journal_string (builder, "id", task->id);
+      add_journal_string (builder, "secret", task->secret);
+      add_journal_string (builder, "status", status_names[task->status]);
+      add_journal_string (builder, "recipe", recipe);
+      json_builder_set_member_name (builder, "duration");
+      json_builder_add_int_value (builder, task->duration);
+      add_journal_time (builder, "submit_time", task->submit_time);
+      add_journal_time (builder, "scheduled_time", task->scheduled_time);
+      add_journal_time (builder, "end_time", task->end_time);
+      add_journal_string (builder, "video", video);
+      add_journal_string (builder, "code", task->code);
+      add_journal_string (builder, "message", task->message);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  text = json_to_string (root, TRUE);
+  /* The journal holds the result keys: readable by this user only. */
+  if (!g_file_set_contents_full (self->journal_path, text, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
+    g_message ("takes-server: the task journal cannot be written: %s", error->message);
+}
+
+static GDateTime *
+journal_time (JsonObject *object, const char *name)
+{
+  const char *text = takes_backend_json_get_string (object, name);
+
+  return text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
+}
+
+static TaskStatus
+journal_status (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (status_names); i++)
+    if (g_strcmp0 (name, status_names[i]) == 0)
+      return (TaskStatus)i;
+  return TASK_FAILED;
+}
+
+/* One task of the journal, or NULL (and it is dropped) when it has expired
+ * or its entry is unusable. */
+static ServerTask *
+journal_task (TakesServer *self, JsonObject *object, GDateTime *now)
+{
+  g_autoptr (ServerTask) task = g_rc_box_new0 (ServerTask);
+  const char *id = takes_backend_json_get_string (object, "id");
+  const char *secret = takes_backend_json_get_string (object, "secret");
+  const char *recipe = takes_backend_json_get_string (object, "recipe");
+  const char *video = takes_backend_json_get_string (object, "video");
+  double duration = 0;
+
+  if (id == NULL || !g_uuid_string_is_valid (id) || secret == NULL || recipe == NULL)
+    return NULL;
+  task->id = g_strdup (id);
+  task->secret = g_strdup (secret);
+  task->recipe = takes_recipe_new_from_json (recipe, -1, NULL);
+  task->status = journal_status (takes_backend_json_get_string (object, "status"));
+  task->submit_time = journal_time (object, "submit_time");
+  task->scheduled_time = journal_time (object, "scheduled_time");
+  task->end_time = journal_time (object, "end_time");
+  task->code = g_strdup (takes_backend_json_get_string (object, "code"));
+  task->message = g_strdup (takes_backend_json_get_string (object, "message"));
+  takes_backend_json_get_number (object, "duration", &duration);
+  task->duration = (guint)CLAMP (duration, 0, 3600);
+  if (task->recipe == NULL || task->submit_time == NULL)
+    return NULL;
+  if (!task_is_active (task))
+    {
+      GTimeSpan age;
+
+      if (task->end_time == NULL)
+        task->end_time = g_date_time_ref (now);
+      age = MAX (g_date_time_difference (now, task->end_time), 0);
+      if (age >= (GTimeSpan)self->task_lifetime * G_USEC_PER_SEC)
+        {
+          if (video != NULL && g_uuid_string_is_valid (id))
+            {
+              g_autofree char *path = result_path_for (self, task);
+
+              g_unlink (path);
+            }
+          return NULL;
+        }
+      task->ended_monotonic = g_get_monotonic_time () - age;
+    }
+  if (task->status == TASK_SUCCEEDED)
+    {
+      task->video_path = result_path_for (self, task);
+      if (video == NULL || !g_file_test (task->video_path, G_FILE_TEST_IS_REGULAR))
+        {
+          g_clear_pointer (&task->video_path, g_free);
+          task->status = TASK_FAILED;
+          task->code = g_strdup ("InternalError");
+          task->message = g_strdup ("The result of this task was lost on the server (its file is missing). "
+                                    "Submit the take again.");
+        }
+    }
+  else if (task_is_active (task))
+    {
+      /* Cut off by a restart or a crash: it runs again from the start. */
+      task->status = TASK_PENDING;
+      g_clear_pointer (&task->scheduled_time, g_date_time_unref);
+    }
+  task->server = self;
+  return g_steal_pointer (&task);
+}
+
+/* Reads the journal of an earlier run. A journal that cannot be read is set
+ * aside under another name, never overwritten, and the server starts
+ * without its tasks. */
+static void
+journal_load (TakesServer *self)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  JsonNode *root, *tasks_node;
+  JsonObject *object;
+  JsonArray *tasks;
+  double version = 0;
+
+  if (!g_file_test (self->journal_path, G_FILE_TEST_EXISTS))
+    return;
+  if (json_parser_load_from_mapped_file (parser, self->journal_path, &error)
+      && (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root)
+      && (object = json_node_get_object (root)) != NULL
+      && takes_backend_json_get_number (object, "version", &version) && version == JOURNAL_VERSION
+      && (tasks_node = json_object_get_member (object, "tasks")) != NULL && JSON_NODE_HOLDS_ARRAY (tasks_node)
+      && (tasks = json_node_get_array (tasks_node)) != NULL)
+    {
+      for (guint i = 0; i < json_array_get_length (tasks); i++)
+        {
+          JsonNode *node = json_array_get_element (tasks, i);
+          ServerTask *task
+              = JSON_NODE_HOLDS_OBJECT (node) ? journal_task (self, json_node_get_object (node), now) : NULL;
+
+          if (task != NULL && !g_hash_table_contains (self->tasks, task->id))
+            g_hash_table_insert (self->tasks, task->id, task);
+          else if (task != NULL)
+            forget_task (task);
+        }
+      return;
+    }
+  {
+    g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+    g_autofree char *aside = g_strdup_printf ("%s.damaged-%s", self->journal_path, stamp);
+
+    g_rename (self->journal_path, aside);
+    g_message ("takes-server: the task journal %s cannot be read (%s); it was set aside as %s and the "
+               "server starts without the tasks of its earlier run.",
+               self->journal_path, error != NULL ? error->message : "not a task journal", aside);
+  }
+}
+
+/* Hands the tasks that a restart cut off to the backend again. */
+static void
+start_task (TakesServer *self, ServerTask *task)
+{
+  if (task->cancellable == NULL)
+    task->cancellable = g_cancellable_new ();
+  takes_backend_submit_async (self->backend, task->recipe, task->cancellable, submit_cb,
+                              server_task_ref (task));
+}
+
+static void
+resume_tasks (TakesServer *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->tasks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (task_is_active (value))
+      {
+        g_debug ("takes-server: task %s runs again after a restart", ((ServerTask *)value)->id);
+        start_task (self, value);
+      }
 }
 
 /* Replies ------------------------------------------------------------------- */
@@ -651,6 +900,7 @@ handle_create (TakesServer *self, SoupServerMessage *msg)
   task->duration = duration;
   g_hash_table_insert (self->tasks, task->id, task);
   g_debug ("takes-server: task %s created", task->id);
+  journal_save (self);
 
   builder = begin_reply ();
   json_builder_set_member_name (builder, "output");
@@ -662,9 +912,7 @@ handle_create (TakesServer *self, SoupServerMessage *msg)
   json_builder_end_object (builder);
   json_builder_end_object (builder);
   reply_json (msg, SOUP_STATUS_OK, builder);
-
-  takes_backend_submit_async (self->backend, task->recipe, task->cancellable, submit_cb,
-                              server_task_ref (task));
+  start_task (self, task);
 }
 
 /* Query and cancel ---------------------------------------------------------- */
@@ -847,6 +1095,7 @@ sweep (TakesServer *self)
   GHashTableIter iter;
   gpointer value;
   gint64 now = g_get_monotonic_time ();
+  gboolean removed = FALSE;
 
   g_hash_table_iter_init (&iter, self->tasks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -858,7 +1107,10 @@ sweep (TakesServer *self)
       if (task->video_path != NULL)
         g_unlink (task->video_path);
       g_hash_table_iter_remove (&iter);
+      removed = TRUE;
     }
+  if (removed)
+    journal_save (self);
 }
 
 static gboolean
@@ -891,6 +1143,7 @@ takes_server_shutdown (TakesServer *self)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
   g_clear_handle_id (&self->sweep_source, g_source_remove);
+  self->closing = TRUE;
   g_hash_table_iter_init (&iter, self->tasks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -908,20 +1161,10 @@ static void
 takes_server_dispose (GObject *object)
 {
   TakesServer *self = TAKES_SERVER (object);
-  GHashTableIter iter;
-  gpointer value;
 
+  /* The results stay for the next server on this folder, as its journal
+   * says; expired ones are removed when it starts. */
   takes_server_shutdown (self);
-  /* Tasks live only in this process: their results can never be asked for
-   * again. */
-  g_hash_table_iter_init (&iter, self->tasks);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      ServerTask *task = value;
-
-      if (task->video_path != NULL)
-        g_unlink (task->video_path);
-    }
   g_hash_table_remove_all (self->tasks);
   g_clear_object (&self->backend);
   g_clear_object (&self->defaults);
@@ -937,6 +1180,7 @@ takes_server_finalize (GObject *object)
   g_hash_table_unref (self->tasks);
   g_free (self->data_dir);
   g_free (self->results_dir);
+  g_free (self->journal_path);
   if (self->token != NULL)
     explicit_bzero (self->token, strlen (self->token));
   g_free (self->token);
@@ -1246,13 +1490,16 @@ ensure_results_dir (TakesServer *self, GError **error)
                    display, g_strerror (saved));
       return FALSE;
     }
-  /* Results of an earlier run belong to tasks that no longer exist. */
+  self->journal_path = g_build_filename (self->data_dir, JOURNAL_FILE, NULL);
+  journal_load (self);
+  /* Results of an earlier run whose tasks the journal does not keep. */
   dir = g_dir_open (self->results_dir, 0, NULL);
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     {
       g_autofree char *stem = g_str_has_suffix (name, ".mp4") ? g_strndup (name, strlen (name) - 4) : NULL;
+      ServerTask *task = stem != NULL ? g_hash_table_lookup (self->tasks, stem) : NULL;
 
-      if (stem != NULL && g_uuid_string_is_valid (stem))
+      if (stem != NULL && g_uuid_string_is_valid (stem) && (task == NULL || task->video_path == NULL))
         {
           g_autofree char *path = g_build_filename (self->results_dir, name, NULL);
 
@@ -1327,6 +1574,8 @@ takes_server_listen (TakesServer *self, const char *host, guint port, GError **e
   }
   self->soup = g_steal_pointer (&soup);
   self->sweep_source = g_timeout_add_seconds (SWEEP_INTERVAL_S, sweep_cb, self);
+  journal_save (self);
+  resume_tasks (self);
   return TRUE;
 }
 

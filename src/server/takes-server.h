@@ -74,8 +74,9 @@ const char *takes_server_get_origin (TakesServer *self);
 /* The DashScope base URL clients are given: "http://HOST:PORT/api/v1". */
 char *takes_server_get_base_url (TakesServer *self);
 
-/* Stops listening and cancels every unfinished task; their partial files are
- * removed by the backend. */
+/* Stops listening and stops every unfinished task; their partial files are
+ * removed by the backend. The journal keeps them unfinished, so a server
+ * started later on the same data folder runs them again under the same ids. */
 void takes_server_shutdown (TakesServer *self);
 /* Tasks not yet finished. */
 guint takes_server_get_n_active (TakesServer *self);

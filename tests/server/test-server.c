@@ -514,6 +514,146 @@ test_take_cancel_finished (Fixture *fixture, gconstpointer data)
   g_assert_true (json_object_has_member (reply, "request_id"));
 }
 
+/* Restarts -------------------------------------------------------------------- */
+
+/* Stops the fixture's server as takes-server does on SIGTERM and starts a new
+ * one on the same data folder and port, serving the same backend. */
+static void
+restart_server (Fixture *fixture, guint task_lifetime)
+{
+  g_autofree char *server_dir = g_strdup (takes_server_get_data_dir (fixture->server));
+  guint port = takes_server_get_port (fixture->server);
+  g_autoptr (GError) error = NULL;
+
+  takes_server_shutdown (fixture->server);
+  g_assert_finalize_object (fixture->server);
+  fixture->server = takes_server_new (TAKES_BACKEND (fixture->backend), server_dir);
+  takes_server_set_task_lifetime (fixture->server, task_lifetime);
+  g_assert_true (takes_server_listen (fixture->server, "127.0.0.1", port, &error));
+  g_assert_no_error (error);
+}
+
+static guint
+count_entries (const char *dir, const char *prefix)
+{
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_prefix (name, prefix))
+      n++;
+  return n;
+}
+
+static void
+test_restart_serves_finished (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (TakesRecipe) recipe = make_recipe ("test-model");
+  g_autoptr (TakesBackendJob) job = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *results = g_build_filename (takes_server_get_data_dir (fixture->server), "results", NULL);
+
+  job = submit (fixture->client, recipe, &error);
+  g_assert_no_error (error);
+  g_assert_true (fake_loop_wait_job (job, &error));
+  g_assert_no_error (error);
+  path = g_strconcat ("/tasks/", takes_backend_job_get_remote_task_id (job), NULL);
+  g_assert_cmpuint (request (fixture, "GET", path, NULL, NULL, 0, &reply), ==, 200);
+  url = g_strdup (
+      json_object_get_string_member (json_object_get_object_member (reply, "output"), "video_url"));
+
+  restart_server (fixture, TAKES_SERVER_DEFAULT_TASK_LIFETIME);
+  g_clear_pointer (&reply, json_object_unref);
+  g_assert_cmpuint (request (fixture, "GET", path, NULL, NULL, 0, &reply), ==, 200);
+  g_assert_cmpstr (output_status (reply), ==, "SUCCEEDED");
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (reply, "output"), "video_url"), ==, url);
+  g_assert_cmpuint (request (fixture, "GET", url, NULL, NULL, 0, NULL), ==, 200);
+  g_assert_cmpuint (fixture->backend->n_submits, ==, 1);
+  g_assert_cmpuint (count_entries (results, ""), ==, 1);
+
+  /* Past its lifetime, the task and its file are gone after a restart. */
+  restart_server (fixture, 0);
+  g_clear_pointer (&reply, json_object_unref);
+  g_assert_cmpuint (request (fixture, "GET", path, NULL, NULL, 0, &reply), ==, 200);
+  g_assert_cmpstr (output_status (reply), ==, "UNKNOWN");
+  g_assert_cmpuint (request (fixture, "GET", url, NULL, NULL, 0, NULL), ==, 404);
+  g_assert_cmpuint (count_entries (results, ""), ==, 0);
+}
+
+/* A client that keeps polling through a restart gets its take: the server
+ * runs the task again under the same id. */
+static void
+test_restart_runs_unfinished_again (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (TakesRecipe) recipe = make_recipe ("test-model");
+  g_autoptr (TakesBackendJob) job = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *journal
+      = g_build_filename (takes_server_get_data_dir (fixture->server), "tasks.json", NULL);
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  fixture->backend->run_ms = 60 * 1000;
+  job = submit (fixture->client, recipe, &error);
+  g_assert_no_error (error);
+  path = g_strconcat ("/tasks/", takes_backend_job_get_remote_task_id (job), NULL);
+  do
+    {
+      g_clear_pointer (&reply, json_object_unref);
+      g_main_context_iteration (NULL, FALSE);
+      g_assert_cmpuint (request (fixture, "GET", path, NULL, NULL, 0, &reply), ==, 200);
+    }
+  while (g_strcmp0 (output_status (reply), "RUNNING") != 0);
+
+  restart_server (fixture, TAKES_SERVER_DEFAULT_TASK_LIFETIME);
+  /* Stopping cancelled the first run, but the journal kept the task. */
+  g_assert_true (g_file_get_contents (journal, &contents, &length, NULL));
+  g_assert_null (strstr (contents, "CANCELED"));
+  g_assert_cmpuint (takes_server_get_n_active (fixture->server), ==, 1);
+  fixture->backend->run_ms = 20;
+
+  g_assert_true (fake_loop_wait_job (job, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fixture->backend->n_submits, ==, 2);
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (takes_backend_job_get_result_path (job), &contents, &length, NULL));
+  g_assert_cmpmem (contents, length, g_bytes_get_data (fixture->backend->video, NULL),
+                   g_bytes_get_size (fixture->backend->video));
+}
+
+/* A damaged journal is set aside, not overwritten, and the server starts. */
+static void
+test_restart_damaged_journal (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *dir = g_strdup (takes_server_get_data_dir (fixture->server));
+  g_autofree char *journal = g_build_filename (dir, "tasks.json", NULL);
+  g_autoptr (TakesRecipe) recipe = make_recipe ("test-model");
+  g_autoptr (TakesBackendJob) job = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+
+  g_assert_true (g_file_set_contents (journal, "{\"version\": 1, \"tasks\": [{\"id\": ", -1, NULL));
+  restart_server (fixture, TAKES_SERVER_DEFAULT_TASK_LIFETIME);
+  g_assert_cmpuint (count_entries (dir, "tasks.json.damaged-"), ==, 1);
+  g_assert_cmpuint (takes_server_get_n_active (fixture->server), ==, 0);
+
+  job = submit (fixture->client, recipe, &error);
+  g_assert_no_error (error);
+  g_assert_true (fake_loop_wait_job (job, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (journal, &contents, NULL, NULL));
+  g_assert_true (json_parser_load_from_data (parser, contents, -1, NULL));
+  g_assert_nonnull (strstr (contents, takes_backend_job_get_remote_task_id (job)));
+}
+
 /* Protocol ------------------------------------------------------------------ */
 
 static void
@@ -812,6 +952,9 @@ main (int argc, char **argv)
   ADD ("/server/take/cancel-gives-canceled", NULL, test_take_cancel);
   ADD ("/server/take/cancel-after-finish-refused", NULL, test_take_cancel_finished);
   ADD ("/server/tasks/unknown-id-is-unknown", NULL, test_tasks_unknown);
+  ADD ("/server/restart/serves-finished-tasks", NULL, test_restart_serves_finished);
+  ADD ("/server/restart/runs-unfinished-again", NULL, test_restart_runs_unfinished_again);
+  ADD ("/server/restart/damaged-journal-set-aside", NULL, test_restart_damaged_journal);
   ADD ("/server/create/sync-call-refused", NULL, test_create_sync_refused);
   ADD ("/server/create/malformed-body-400", NULL, test_create_malformed);
   ADD ("/server/create/oversized-body-413", NULL, test_create_oversized);
