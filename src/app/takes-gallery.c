@@ -940,8 +940,8 @@ tag_selected_action_cb (GtkWidget *widget, const char *action_name, GVariant *pa
 
 typedef struct
 {
-  TakesGallery *self; /* weak */
-  TakesStore *store;  /* the delete happens even when the window has closed */
+  TakesGallery *self;  /* weak */
+  TakesTakeList *list; /* the delete happens even when the window has closed */
   GArray *ids;
   gboolean undone;
 } PendingDelete;
@@ -950,7 +950,7 @@ static void
 pending_delete_free (PendingDelete *pending)
 {
   g_clear_weak_pointer (&pending->self);
-  g_clear_object (&pending->store);
+  g_clear_object (&pending->list);
   g_array_unref (pending->ids);
   g_free (pending);
 }
@@ -962,26 +962,40 @@ undo_delete_cb (AdwToast *toast, PendingDelete *pending)
 }
 
 static void
-delete_dismissed_cb (AdwToast *toast, PendingDelete *pending)
+delete_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  TakesGallery *self = pending->self;
+  GWeakRef *ref = user_data;
+  g_autoptr (TakesGallery) self = g_weak_ref_get (ref);
   g_autoptr (GError) error = NULL;
 
-  if (pending->undone)
-    return;
-  if (!takes_store_delete_takes (pending->store, (const gint64 *)pending->ids->data, pending->ids->len,
-                                 &error))
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  /* The list has read the library again, with the takes gone or, after a
+   * failure, still there. */
+  if (!takes_take_list_delete_finish (TAKES_TAKE_LIST (source), result, &error))
     {
       if (self != NULL)
         show_error (self, error);
       else
         g_message ("%s", error->message);
     }
-  if (self != NULL && self->list != NULL)
+  if (self != NULL && self->list == TAKES_TAKE_LIST (source))
+    update_view (self);
+}
+
+static void
+delete_dismissed_cb (AdwToast *toast, PendingDelete *pending)
+{
+  GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+  if (pending->undone)
     {
-      takes_take_list_reload (self->list);
-      update_view (self);
+      g_free (ref);
+      return;
     }
+  g_weak_ref_init (ref, pending->self);
+  takes_take_list_delete_async (pending->list, (const gint64 *)pending->ids->data, pending->ids->len, NULL,
+                                delete_done_cb, ref);
 }
 
 static void
@@ -994,8 +1008,8 @@ delete_action_cb (GtkWidget *widget, const char *action_name, GVariant *paramete
 
   pending->ids = takes_gallery_get_selected_ids (self);
   g_set_weak_pointer (&pending->self, self);
-  pending->store = self->store != NULL ? g_object_ref (self->store) : NULL;
-  if (pending->ids->len == 0 || pending->store == NULL)
+  pending->list = self->list != NULL ? g_object_ref (self->list) : NULL;
+  if (pending->ids->len == 0 || pending->list == NULL)
     {
       pending_delete_free (pending);
       return;

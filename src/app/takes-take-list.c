@@ -835,6 +835,14 @@ replace_take (TakesTakeList *self, TakesTake *fresh)
 }
 
 static void
+ensure_writer (TakesTakeList *self)
+{
+  if (self->writer == NULL)
+    self->writer = worker_new ("takes-edits", takes_store_get_data_dir (self->store),
+                               TAKES_STORE_OPEN_SECONDARY | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK);
+}
+
+static void
 edit_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   TakesTakeList *self = TAKES_TAKE_LIST (source);
@@ -900,14 +908,91 @@ takes_take_list_edit_async (TakesTakeList *self,
   g_task_set_source_tag (job, takes_take_list_edit_async);
   g_task_set_task_data (job, edit, edit_free);
   pending_add (self);
-  if (self->writer == NULL)
-    self->writer = worker_new ("takes-edits", takes_store_get_data_dir (self->store),
-                               TAKES_STORE_OPEN_SECONDARY | TAKES_STORE_OPEN_SKIP_MEDIA_CHECK);
+  ensure_writer (self);
   worker_push (self->writer, job, run_edit, edit_result_free);
 }
 
 gboolean
 takes_take_list_edit_finish (TakesTakeList *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (TAKES_IS_TAKE_LIST (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Deletes ------------------------------------------------------------------ */
+
+static void
+delete_ids_free (gpointer data)
+{
+  g_array_unref (data);
+}
+
+static gpointer
+run_delete (TakesStore *store, gpointer data, GError **error)
+{
+  GArray *ids = data;
+
+  if (!takes_store_delete_takes (store, (const gint64 *)ids->data, ids->len, error))
+    return NULL;
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+delete_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  TakesTakeList *self = TAKES_TAKE_LIST (source);
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_task_propagate_pointer (G_TASK (result), &error);
+  pending_done (self);
+  /* After a failure too: the library is as it was, and the list shows it. */
+  takes_take_list_reload (self);
+  if (error != NULL)
+    {
+      set_error (self, g_error_copy (error));
+      g_task_return_error (task, g_steal_pointer (&error));
+    }
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+takes_take_list_delete_async (TakesTakeList *self,
+                              const gint64 *take_ids,
+                              guint n_take_ids,
+                              GCancellable *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GArray *ids;
+  GTask *job;
+
+  g_return_if_fail (TAKES_IS_TAKE_LIST (self));
+  g_return_if_fail (take_ids != NULL || n_take_ids == 0);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, takes_take_list_delete_async);
+  if (n_take_ids == 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n_take_ids);
+  g_array_append_vals (ids, take_ids, n_take_ids);
+  job = g_task_new (self, NULL, delete_done_cb, g_steal_pointer (&task));
+  g_task_set_source_tag (job, takes_take_list_delete_async);
+  g_task_set_task_data (job, ids, delete_ids_free);
+  pending_add (self);
+  ensure_writer (self);
+  worker_push (self->writer, job, run_delete, NULL);
+}
+
+gboolean
+takes_take_list_delete_finish (TakesTakeList *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (TAKES_IS_TAKE_LIST (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);

@@ -14,7 +14,9 @@
  *
  * Edits (rating, decision, notes, tags) run on a second worker thread with
  * its own connection; the edited takes are then read again and replaced in
- * place the same way, whether the edit succeeded or not.
+ * place the same way, whether the edit succeeded or not. Deletes run on the
+ * same thread, after the edits queued before them, and the list is then
+ * reloaded.
  */
 #pragma once
 
@@ -86,5 +88,17 @@ void takes_take_list_edit_async (TakesTakeList *self,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data);
 gboolean takes_take_list_edit_finish (TakesTakeList *self, GAsyncResult *result, GError **error);
+
+/* Deletes the takes @take_ids, all or none, moving their videos to the
+ * trash (see takes_store_delete_takes()), then reloads the list either way.
+ * The list stays alive until the delete is done; @cancellable only stops
+ * the caller hearing of it, never the delete. */
+void takes_take_list_delete_async (TakesTakeList *self,
+                                   const gint64 *take_ids,
+                                   guint n_take_ids,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
+gboolean takes_take_list_delete_finish (TakesTakeList *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS

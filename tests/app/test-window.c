@@ -471,15 +471,146 @@ test_window_bulk_actions_change_every_selected_take (void)
       g_assert_true (takes_take_has_tag (take, "campaign"));
     }
 
-  /* Delete waits for the undo toast; closing the window lets it go ahead. */
+  /* Delete waits for the undo toast; closing the window lets it go ahead,
+   * on the list's writer, which the delete keeps alive. */
   takes_gallery_select_all (gallery);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.delete", NULL));
   takes_take_query_init (&all);
   g_assert_true (takes_store_count_takes (store, &all, &left, NULL));
   g_assert_cmpuint (left, ==, 40);
+  g_object_ref (list);
   close_window (window);
+  while (takes_take_list_get_busy (list))
+    g_main_context_iteration (NULL, TRUE);
+  app_test_wait (20);
+  g_assert_finalize_object (list);
   g_assert_true (takes_store_count_takes (store, &all, &left, NULL));
   g_assert_cmpuint (left, ==, 34);
+}
+
+/* The button of the toast on screen whose label or icon is @name. */
+static GtkButton *
+find_toast_button (GtkWidget *widget, const char *name, gboolean in_toast)
+{
+  in_toast = in_toast || g_str_equal (G_OBJECT_TYPE_NAME (widget), "AdwToastWidget");
+  if (in_toast && GTK_IS_BUTTON (widget)
+      && (g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), name) == 0
+          || g_strcmp0 (gtk_button_get_icon_name (GTK_BUTTON (widget)), name) == 0))
+    return GTK_BUTTON (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkButton *found = find_toast_button (child, name, in_toast);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static guint64
+count_all_takes (TakesStore *store)
+{
+  TakesTakeQuery all;
+  guint64 n = 0;
+
+  takes_take_query_init (&all);
+  g_assert_true (takes_store_count_takes (store, &all, &n, NULL));
+  return n;
+}
+
+/* Selects the take at @position and asks to delete it: the toast comes,
+ * and the take stays in the library while it is up. */
+static gint64
+delete_one (TakesWindow *window, guint position)
+{
+  TakesGallery *gallery = takes_window_get_gallery (window);
+  TakesTakeList *list = takes_gallery_get_list (gallery);
+  g_autoptr (TakesTake) take = g_list_model_get_item (G_LIST_MODEL (list), position);
+  gint64 id = takes_take_get_id (take);
+
+  g_assert_cmpint (id, !=, 0);
+  g_assert_true (takes_gallery_select_take (gallery, id));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (gallery), "gallery.delete", NULL));
+  app_test_wait_frames (GTK_WIDGET (window), 2);
+  g_assert_false (takes_take_list_get_busy (list));
+  return id;
+}
+
+static void
+test_window_delete_after_the_toast_goes_through_the_worker (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("delete-expired");
+  TakesWindow *window;
+  TakesTakeList *list;
+  GtkButton *close;
+  gint64 id;
+
+  app_test_fill_store (store, 12);
+  window = open_window (store);
+  list = takes_gallery_get_list (takes_window_get_gallery (window));
+  id = delete_one (window, 3);
+  g_assert_cmpuint (count_all_takes (store), ==, 12);
+
+  /* The toast leaves without Undo: the delete is queued on the writer, and
+   * the main thread goes on before the library has changed. */
+  close = find_toast_button (GTK_WIDGET (window), "window-close-symbolic", FALSE);
+  g_assert_nonnull (close);
+  g_signal_emit_by_name (close, "clicked");
+  g_assert_true (takes_take_list_get_busy (list));
+  wait_for_pages (window);
+  app_test_wait_frames (GTK_WIDGET (window), 2);
+
+  g_assert_cmpuint (count_all_takes (store), ==, 11);
+  g_assert_null (takes_store_get_take (store, id, NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 11);
+  g_assert_cmpint (takes_take_list_find_cached (list, id), ==, -1);
+  g_assert_null (takes_take_list_get_error (list));
+  {
+    guint cards = 0, placeholders = 0;
+
+    count_cards (GTK_WIDGET (takes_window_get_gallery (window)), &cards, &placeholders);
+    g_assert_cmpuint (cards, >, 0);
+    g_assert_cmpuint (cards, <=, 11);
+    g_assert_cmpuint (placeholders, ==, 0);
+  }
+  close_window (window);
+}
+
+static void
+test_window_delete_undone_keeps_the_takes (void)
+{
+  g_autoptr (TakesStore) store = app_test_open_store ("delete-undone");
+  TakesWindow *window;
+  TakesTakeList *list;
+  GtkButton *undo;
+  gint64 id;
+  guint reads;
+
+  app_test_fill_store (store, 12);
+  window = open_window (store);
+  list = takes_gallery_get_list (takes_window_get_gallery (window));
+  id = delete_one (window, 5);
+  reads = takes_take_list_get_n_page_reads (list);
+
+  undo = find_toast_button (GTK_WIDGET (window), _ ("_Undo"), FALSE);
+  g_assert_nonnull (undo);
+  g_signal_emit_by_name (undo, "clicked");
+  g_assert_false (takes_take_list_get_busy (list));
+  app_test_wait_frames (GTK_WIDGET (window), 2);
+
+  g_assert_cmpuint (count_all_takes (store), ==, 12);
+  {
+    g_autoptr (TakesTake) kept = takes_store_get_take (store, id, NULL);
+
+    g_assert_nonnull (kept);
+  }
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 12);
+  g_assert_cmpint (takes_take_list_find_cached (list, id), ==, 5);
+  /* Nothing was written, so nothing was read again. */
+  g_assert_cmpuint (takes_take_list_get_n_page_reads (list), ==, reads);
+  close_window (window);
+  g_assert_cmpuint (count_all_takes (store), ==, 12);
 }
 
 static void
@@ -741,6 +872,10 @@ main (int argc, char **argv)
                    test_window_optimizer_accept_changes_prompt);
   g_test_add_func ("/window/gallery/bulk-actions-change-every-selected-take",
                    test_window_bulk_actions_change_every_selected_take);
+  g_test_add_func ("/window/gallery/delete-after-the-toast-goes-through-the-worker",
+                   test_window_delete_after_the_toast_goes_through_the_worker);
+  g_test_add_func ("/window/gallery/delete-undone-keeps-the-takes",
+                   test_window_delete_undone_keeps_the_takes);
   g_test_add_func ("/window/compare/opens-on-two-selected-takes",
                    test_window_compare_opens_on_two_selected_takes);
   g_test_add_func ("/window/storyboard/take-dragged-onto-a-shot-is-chosen",
