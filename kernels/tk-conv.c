@@ -766,69 +766,91 @@ gather_panel (const conv_job *job, int64_t t, int64_t p0, int64_t nb, int64_t k0
   int64_t taps = (int64_t)p->kernel_t * p->kernel_h * p->kernel_w;
   int64_t hw_taps = (int64_t)p->kernel_h * p->kernel_w;
   int64_t ow = job->out_width;
+  /* The block's pixels as runs along output rows, and the patch row of k0
+   * as (channel, tap) counters: found once here and then stepped, since
+   * divisions per row cost as much as the copies on the 3×3×3 layers. */
+  int64_t run_ho[CONV_NB], run_wo[CONV_NB], run_len[CONV_NB];
+  int n_runs = 0;
+  int64_t ci = k0 / taps, tap = k0 % taps;
+  int64_t a = tap / hw_taps, b = (tap % hw_taps) / p->kernel_w, cw = tap % p->kernel_w;
+
+  for (int64_t pix = p0; pix < p0 + nb; n_runs++)
+    {
+      run_ho[n_runs] = pix / ow;
+      run_wo[n_runs] = pix % ow;
+      run_len[n_runs] = min64 (ow - run_wo[n_runs], p0 + nb - pix);
+      pix += run_len[n_runs];
+    }
 
   for (int64_t kk = 0; kk < kc; kk++)
     {
-      int64_t idx = k0 + kk;
-      int64_t ci = idx / taps;
-      int64_t tap = idx % taps;
-      int64_t a = tap / hw_taps;
-      int64_t b = (tap % hw_taps) / p->kernel_w;
-      int64_t cw = tap % p->kernel_w;
       int64_t channel_stride = 0;
       const float *frame = frame_at (job, t * p->stride_t + a - p->pad_front, &channel_stride);
       float *row = panel + kk * CONV_NB;
-      int64_t pix = p0;
+      float *dst = row;
 
       if (frame == NULL)
         {
           memset (row, 0, CONV_NB * sizeof (float));
-          continue;
         }
-      frame += ci * channel_stride;
-      while (pix < p0 + nb)
+      else
         {
-          int64_t ho = pix / ow;
-          int64_t wo = pix % ow;
-          int64_t run = min64 (ow - wo, p0 + nb - pix);
-          int64_t hi = ho * p->stride_h + b - p->pad_top;
-          float *dst = row + (pix - p0);
-
-          if (hi < 0 || hi >= job->height)
+          frame += ci * channel_stride;
+          for (int r = 0; r < n_runs; r++)
             {
-              memset (dst, 0, (size_t)run * sizeof (float));
-            }
-          else if (p->stride_w == 1)
-            {
-              const float *src = frame + hi * job->width;
-              int64_t wi0 = wo + cw - p->pad_left;
-              int64_t lo = wi0 < 0 ? min64 (-wi0, run) : 0;
-              int64_t up = min64 (run, job->width - wi0);
+              int64_t run = run_len[r], wo = run_wo[r];
+              int64_t hi = run_ho[r] * p->stride_h + b - p->pad_top;
 
-              if (up < lo)
-                up = lo;
-              if (lo > 0)
-                memset (dst, 0, (size_t)lo * sizeof (float));
-              if (up > lo)
-                memcpy (dst + lo, src + (wi0 + lo), (size_t)(up - lo) * sizeof (float));
-              if (run > up)
-                memset (dst + up, 0, (size_t)(run - up) * sizeof (float));
-            }
-          else
-            {
-              const float *src = frame + hi * job->width;
-
-              for (int64_t x = 0; x < run; x++)
+              if (hi < 0 || hi >= job->height)
                 {
-                  int64_t wi = (wo + x) * p->stride_w + cw - p->pad_left;
+                  memset (dst, 0, (size_t)run * sizeof (float));
+                }
+              else if (p->stride_w == 1)
+                {
+                  const float *src = frame + hi * job->width;
+                  int64_t wi0 = wo + cw - p->pad_left;
+                  int64_t lo = wi0 < 0 ? min64 (-wi0, run) : 0;
+                  int64_t up = min64 (run, job->width - wi0);
 
-                  dst[x] = wi >= 0 && wi < job->width ? src[wi] : 0.0f;
+                  if (up < lo)
+                    up = lo;
+                  if (lo > 0)
+                    memset (dst, 0, (size_t)lo * sizeof (float));
+                  if (up > lo)
+                    memcpy (dst + lo, src + (wi0 + lo), (size_t)(up - lo) * sizeof (float));
+                  if (run > up)
+                    memset (dst + up, 0, (size_t)(run - up) * sizeof (float));
+                }
+              else
+                {
+                  const float *src = frame + hi * job->width;
+
+                  for (int64_t x = 0; x < run; x++)
+                    {
+                      int64_t wi = (wo + x) * p->stride_w + cw - p->pad_left;
+
+                      dst[x] = wi >= 0 && wi < job->width ? src[wi] : 0.0f;
+                    }
+                }
+              dst += run;
+            }
+          if (nb < CONV_NB)
+            memset (row + nb, 0, (size_t)(CONV_NB - nb) * sizeof (float));
+        }
+      /* The next patch row: width tap, then height, then time, then channel. */
+      if (++cw == p->kernel_w)
+        {
+          cw = 0;
+          if (++b == p->kernel_h)
+            {
+              b = 0;
+              if (++a == p->kernel_t)
+                {
+                  a = 0;
+                  ci++;
                 }
             }
-          pix += run;
         }
-      if (nb < CONV_NB)
-        memset (row + nb, 0, (size_t)(CONV_NB - nb) * sizeof (float));
     }
 }
 

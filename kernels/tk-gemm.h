@@ -24,6 +24,16 @@
  * environment. Code that calls cblas itself must follow the same rules (call
  * tk_blas_single_threaded () first).
  *
+ * tk_linear picks the product by the rows of x, with AVX-512 (on other
+ * CPUs everything goes through cblas as below):
+ *   - up to 16 rows (the time embedding, text for one prompt): each row of
+ *     W, in any dtype, is read once and converted in registers against all
+ *     rows of x, the rows of W split over the pool; bound by memory;
+ *   - 17 to 512 rows with an F32 weight, in pool mode with a slot per pool
+ *     thread: tk's own blocked product on the panel kernel of tk-conv.h, x
+ *     packed once for all threads in the workspace;
+ *   - otherwise cblas_sgemm as described above.
+ *
  * Weights in F16, BF16 or F8 are converted block by block (up to 1024 rows of
  * W at a time) into the workspace's buffer, so no F32 copy of a whole weight
  * is ever made. Where OpenBLAS exports cblas_sbgemm and the CPU has
@@ -68,9 +78,10 @@ extern "C"
                          int64_t ldc);
 
   /* Scratch for tk_linear, allocated once: a shared conversion buffer used by
-   * one tk_linear call at a time, and one small buffer per slot, each used by
-   * one tk_linear_serial call at a time. About (1024 + 64 × n_slots) × max_k
-   * floats. */
+   * one tk_linear call at a time, and per slot a small buffer used by one
+   * tk_linear_serial call at a time plus a 384 KiB packing buffer for the
+   * blocked F32 product. About (1024 + 64 × n_slots) × max_k + 98,304 ×
+   * n_slots floats. */
   typedef struct tk_gemm_ws tk_gemm_ws;
 
   /* n_slots: how many threads may use it at once (the pool size, or 1);

@@ -95,8 +95,10 @@ extern "C"
   /* Writes the row-major strides of shape into strides. */
   void tk_contiguous_strides (int ndim, const int64_t *shape, int64_t *strides);
 
-  /* Memory aligned to TK_ALIGNMENT bytes. A size of 0 gives a valid pointer
-   * that must still be freed. tk_aligned_calloc zeroes and checks n × size for
+  /* Memory aligned to TK_ALIGNMENT bytes; from 2 MiB up, on a 2 MiB boundary,
+   * rounded up to whole 2 MiB pages and marked for transparent huge pages
+   * (MADV_HUGEPAGE). A size of 0 gives a valid pointer that must still be
+   * freed. tk_aligned_calloc zeroes and checks n × size for
    * overflow. Both return NULL when out of memory. */
   void *tk_aligned_alloc (size_t size);
   void *tk_aligned_calloc (size_t n, size_t size);

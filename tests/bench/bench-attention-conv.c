@@ -648,6 +648,7 @@ main (int argc, char **argv)
     printf ("target conv3d >= 0.6x im2col+sgemm bound: %s (lowest %.2fx)\n",
             worst_conv >= 0.6 ? "met" : "NOT met", worst_conv);
   if (torch_compared > 0)
-    printf ("target faster than PyTorch: %d of %d shapes\n", torch_faster, torch_compared);
+    printf ("target faster than PyTorch: %s (%d of %d shapes)\n",
+            torch_faster == torch_compared ? "met" : "NOT met", torch_faster, torch_compared);
   return 0;
 }

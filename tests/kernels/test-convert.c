@@ -587,6 +587,32 @@ test_aligned_alloc (void)
   report ("/tensor/aligned-alloc/aligned-and-checked", before);
 }
 
+/* From 2 MiB up the memory sits on huge-page boundaries and every byte
+ * asked for is usable (under AddressSanitizer, no more). */
+static void
+test_aligned_alloc_large (void)
+{
+  int before = failures;
+  size_t size = 5 * 1024 * 1024 + 3;
+  unsigned char *p = tk_aligned_alloc (size);
+  float *z = tk_aligned_calloc (1024 * 1024, sizeof (float));
+  size_t nonzero = 0;
+
+  CHECK (p != NULL && z != NULL, "allocations");
+  if (p != NULL && z != NULL)
+    {
+      CHECK ((uintptr_t)p % (2 * 1024 * 1024) == 0 && (uintptr_t)z % TK_ALIGNMENT == 0, "alignment");
+      memset (p, 0xA5, size);
+      CHECK (p[0] == 0xA5 && p[size - 1] == 0xA5, "writable to the end");
+      for (size_t i = 0; i < 1024 * 1024; i++)
+        nonzero += z[i] != 0.0f;
+      CHECK (nonzero == 0, "calloc zeroes %zu floats", nonzero);
+    }
+  tk_aligned_free (p);
+  tk_aligned_free (z);
+  report ("/tensor/aligned-alloc/large-on-huge-page-boundary", before);
+}
+
 static void
 test_isa_force (void)
 {
@@ -609,6 +635,7 @@ main (void)
   test_tensor_new ();
   test_tensor_view ();
   test_aligned_alloc ();
+  test_aligned_alloc_large ();
   test_isa_force ();
   for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
     {

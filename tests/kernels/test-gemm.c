@@ -2,7 +2,8 @@
  * loop: every transpose combination, odd and prime sizes, padded leading
  * dimensions, every weight dtype (with F8 scales), blocks beyond the
  * workspace's block size, the per-slot serial path from pool workers, the
- * BF16 GEMM hook, and argument checks.
+ * BF16 GEMM hook, the few-rows and blocked F32 paths (1 to 512 rows, k off
+ * the blocking), NaN weights, and argument checks.
  *
  * Tolerance: |got − want| <= 4·k·2^-24·Σ|a||b| + 1e-6 per element, i.e. a
  * few rounding errors per accumulated product; the reference uses the
@@ -670,6 +671,124 @@ test_blas_single_threaded (void)
   report ("/gemm/blas/single-threaded", before);
 }
 
+/* The rows of x that change which product runs: the weight streamed row by
+ * row for up to 16 rows of x (AVX-512), the blocked F32 product from 17 to
+ * 512 rows (AVX-512, pool mode), OpenBLAS beyond. The few-rows tests try
+ * each instruction set the CPU has, so the paths without AVX-512 stay
+ * checked too. */
+static const tk_isa isas[] = { TK_ISA_PORTABLE, TK_ISA_AVX2, TK_ISA_AVX512 };
+
+/* On the active instruction set only: below AVX-512 these rows take the
+ * split cblas path, which the odd-size tests cover. */
+static void
+test_linear_blocked_f32 (void)
+{
+  /* k around and beyond the 256-column block, n around the 48-column panel
+   * and the 384-row task, m around the 8-row panel, up to the 512-row limit. */
+  static const int64_t sizes[][3] = { { 17, 49, 257 },  { 23, 389, 300 }, { 131, 97, 7 }, { 512, 53, 131 },
+                                      { 37, 1100, 33 }, { 61, 47, 769 },  { 8, 48, 256 }, { 513, 29, 31 },
+                                      { 512, 389, 17 }, { 19, 1, 5 },     { 29, 773, 1 } };
+  tk_pool *pool2 = tk_pool_new (2), *pool3 = tk_pool_new (3);
+  tk_gemm_ws *ws = tk_gemm_ws_new (3, 1024);
+  int before = failures;
+  char name[96];
+
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+    for (int variant = 0; variant < 3; variant++)
+      check_linear_case (ws, variant == 1 ? pool3 : pool2, RUN_POOL, &wtypes[0], sizes[s][0], sizes[s][1],
+                         sizes[s][2], variant != 2, variant == 2 ? 0.5f : 0.0f, variant == 1 ? 5 : 0);
+  snprintf (name, sizeof name, "/linear/f32/blocked-rows-17-to-512-match-reference/%s",
+            tk_isa_name (tk_isa_active ()));
+  report (name, before);
+  tk_gemm_ws_free (ws);
+  tk_pool_free (pool2);
+  tk_pool_free (pool3);
+}
+
+static void
+test_linear_few_rows (void)
+{
+  static const int64_t rows[] = { 1, 2, 3, 5, 7, 16 };
+  /* k below, at and past one 16-lane (and 32-weight BF16) step, and a long
+   * odd one; n not a multiple of the 4-row tile. */
+  static const int64_t shapes[][2] = { { 1, 1 }, { 3, 15 }, { 5, 16 }, { 13, 17 }, { 389, 33 }, { 7, 1537 } };
+  tk_isa active = tk_isa_active ();
+  tk_pool *pool = tk_pool_new (2);
+  tk_gemm_ws *ws = tk_gemm_ws_new (2, 1537);
+
+  for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+    {
+      if (isas[i] > active)
+        continue;
+      tk_isa_force (isas[i]);
+      for (size_t d = 0; d < sizeof wtypes / sizeof wtypes[0]; d++)
+        {
+          int before = failures;
+          char name[128];
+
+          for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+              {
+                int variant = (int)((r + s) % 4);
+
+                check_linear_case (ws, variant == 3 ? NULL : pool, variant == 2 ? RUN_SERIAL : RUN_POOL,
+                                   &wtypes[d], rows[r], shapes[s][0], shapes[s][1], variant != 1,
+                                   variant == 1 ? 0.5f : 0.0f, variant == 0 ? 0 : 3);
+              }
+          snprintf (name, sizeof name, "/linear/%s/rows-1-to-16-match-reference/%s", wtypes[d].name,
+                    tk_isa_name (isas[i]));
+          report (name, before);
+        }
+    }
+  tk_isa_force (active);
+  tk_gemm_ws_free (ws);
+  tk_pool_free (pool);
+}
+
+/* A NaN weight (E4M3's 0x7F, F32's NaN) makes its output column NaN and
+ * leaves the others finite, on every path. */
+static void
+test_linear_nan_weight (void)
+{
+  static const int64_t rows[] = { 1, 7, 40 };
+  int before = failures;
+  tk_pool *pool = tk_pool_new (2);
+  tk_gemm_ws *ws = tk_gemm_ws_new (2, 70);
+  int64_t n = 9, k = 70, shape[2] = { n, k };
+  float x[40 * 70], y[40 * 9];
+
+  for (int64_t i = 0; i < 40 * k; i++)
+    x[i] = rng_uniform ();
+  for (int d = 0; d < 2; d++)
+    {
+      tk_tensor *w = tk_tensor_new (d == 0 ? TK_DTYPE_F32 : TK_DTYPE_F8_E4M3, 2, shape);
+
+      w->scale = d == 0 ? 1.0f : 0.01f;
+      for (int64_t i = 0; i < n * k; i++)
+        {
+          if (d == 0)
+            ((float *)w->data)[i] = i == 4 * k + 33 ? NAN : 0.25f;
+          else
+            ((uint8_t *)w->data)[i] = i == 4 * k + 33 ? 0x7F : 0x30;
+        }
+      for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+        {
+          int64_t m = rows[r];
+
+          CHECK (tk_linear (ws, pool, m, x, k, w, NULL, 0.0f, y, n) == TK_OK, "status");
+          for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+              CHECK (j == 4 ? isnan (y[i * n + j]) : isfinite (y[i * n + j]),
+                     "dtype %d m=%lld y[%lld, %lld] = %g", d, (long long)m, (long long)i, (long long)j,
+                     (double)y[i * n + j]);
+        }
+      tk_tensor_free (w);
+    }
+  tk_gemm_ws_free (ws);
+  tk_pool_free (pool);
+  report ("/linear/nan-weight-gives-nan-column", before);
+}
+
 int
 main (void)
 {
@@ -679,6 +798,9 @@ main (void)
   test_linear_serial_from_workers ();
   test_linear_bad_arguments ();
   test_linear_model_shapes ();
+  test_linear_blocked_f32 ();
+  test_linear_few_rows ();
+  test_linear_nan_weight ();
   /* Both ways of using the cores give the reference result. */
   for (int mode = 0; mode < 2; mode++)
     {
