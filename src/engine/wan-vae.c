@@ -9,6 +9,10 @@
  * the activations are three frame buffers shared by all levels (residual
  * blocks run in place, the 2× upsampling is made a band of rows at a time),
  * and the caches (two frames per convolution) are the bulk of the memory.
+ * Where it takes less memory, a decoder convolution keeps partial sums of
+ * its next two output frames instead of its last two input frames
+ * (VaeTapConv): the head's three output channels instead of its 96 input
+ * ones, and residual blocks that need one frame buffer fewer.
  * For frames whose caches would not fit, a tiled decode runs the levels
  * tile by tile over the whole video, so the caches follow the tile.
  *
@@ -45,12 +49,28 @@
 /* Frames the encoder takes per chunk after the first. */
 #define VAE_CHUNK 4
 
+/* A causal 3×3×3 convolution of the decoder kept as partial outputs: its
+ * three time taps run as one per-frame 3×3 convolution with 3·cout
+ * outputs (tap k first, k = 0 for the oldest frame), and tap k's part of a
+ * frame's output waits in an accumulator until frame t + 2 - k is made.
+ * The accumulators hold two frames of the output where a cache would hold
+ * two frames of the input, and no input frame has to stay whole: the
+ * convolution runs in bands of rows, so neither its normalised input nor
+ * its output needs a frame buffer. */
+typedef struct
+{
+  int cin, cout;
+  tk_conv *taps;
+  float *bias; /* [cout], added once */
+} VaeTapConv;
+
 typedef struct
 {
   int cin, cout;
   float *gamma1, *gamma2;
   tk_conv *conv1, *conv2;
-  tk_conv *shortcut; /* NULL when cin == cout */
+  VaeTapConv *tap1, *tap2; /* instead of conv1 and conv2 in the decoder's levels */
+  tk_conv *shortcut;       /* NULL when cin == cout */
 } VaeResBlock;
 
 typedef struct
@@ -95,6 +115,7 @@ typedef struct
   int c_head;
   float *head_gamma;
   tk_conv *head;
+  VaeTapConv *head_taps; /* instead of head in the decoder */
 } VaeCoder;
 
 struct _WanVae
@@ -104,6 +125,7 @@ struct _WanVae
   int patch;  /* 1 (2.1) or 2 (2.2) */
   int factor; /* 8 · patch */
   int n_threads;
+  WanVaeConvs convs;
   guint64 weight_bytes; /* what the layers keep: packed convolutions, norms, attention */
   tk_pool *pool;
   tk_conv_ws *conv_ws;
@@ -115,10 +137,19 @@ struct _WanVae
   VaeCoder enc;
 };
 
-/* Per-run state: one cache per 3-frame convolution. */
+/* A VaeTapConv's run state: the partial sums of the next two frames. */
+typedef struct
+{
+  float *acc;   /* [2, cout, h, w] */
+  int ring;     /* the half that holds the next frame's sum */
+  gboolean any; /* a frame was pushed, so the sums are set */
+} TapAcc;
+
+/* Per-run state: one cache (or accumulator) per 3-frame convolution. */
 typedef struct
 {
   tk_conv_cache *c1, *c2;
+  TapAcc a1, a2;
 } ResCache;
 
 typedef struct
@@ -135,6 +166,7 @@ typedef struct
   ResCache mid0, mid2;
   LevelCache levels[VAE_LEVELS];
   tk_conv_cache *head;
+  TapAcc head_acc;
 } CoderCache;
 
 /* Work buffers shared by every level of one run. */
@@ -152,11 +184,20 @@ typedef struct
 /* Rows of the 2× upsampled image the decoder's resampling convolution
  * takes at a time, so the upsampled frame is never whole in memory. */
 #define VAE_BAND_ROWS 32
+/* Output rows a VaeTapConv makes at a time. Its band takes one more input
+ * row on each side, computed twice, so a larger band wastes less; at this
+ * size the Wan2.1 bands fit the resampling's band buffers. */
+#define VAE_TAP_ROWS 24
 
-/* The decoder keeps three frame-sized buffers and runs every residual block
- * in place: at any moment one holds the current frame, the others the
+/* The decoder keeps three frame buffers and runs every residual block in
+ * place: at any moment one holds the current frame, the others the
  * normalised input and the output of a convolution. A level hands its frame
- * to the next in one of them, so the buffers serve every level in turn. */
+ * to the next in one of the first two, so those serve every level in turn;
+ * the third is always the third. A residual block of VaeTapConvs needs only
+ * the first two (its input is normalised a band at a time and its second
+ * convolution adds into the frame), as does a head of VaeTapConvs, so the
+ * third is sized for the blocks that still need it, and holds an
+ * upsample3d's second frame while no deeper level needs it. */
 struct _WanVaeDecoder
 {
   WanVae *vae;
@@ -166,7 +207,7 @@ struct _WanVaeDecoder
   CoderCache cache;
   float *buf[3];
   float *z;                /* [z_dim, h, w] */
-  float *pend[VAE_LEVELS]; /* upsample3d: both frames of the time convolution */
+  float *pend[VAE_LEVELS]; /* upsample3d: both frames of the time convolution; NULL: in buf[2] */
   float *keep[VAE_LEVELS]; /* Wan2.2: the level's input, for its shortcut */
   float *band, *band_out;  /* a band of the upsampled frame and its convolution */
   float *qkv, *att;        /* the middle attention's tokens */
@@ -178,8 +219,10 @@ struct _WanVaeDecoder
 typedef struct
 {
   gint64 cache;
-  gint64 frame; /* each of the three buffers */
-  gint64 pend[VAE_LEVELS];
+  gint64 cache_part[VAE_LEVELS + 2]; /* of cache: the middle, each level, the head */
+  gint64 frame;                      /* buf[0] and buf[1] each */
+  gint64 frame3;                     /* buf[2] */
+  gint64 pend[VAE_LEVELS];           /* 0 where pend lives in buf[2] */
   gint64 keep[VAE_LEVELS];
   gint64 band, band_out;
   gint64 z, qkv, att;
@@ -372,17 +415,77 @@ load_causal (WanVae *vae, const char *name, int cin, int cout, int k, GError **e
 }
 
 static void
+tap_conv_free (VaeTapConv *tc)
+{
+  if (tc == NULL)
+    return;
+  tk_conv_free (tc->taps);
+  tk_aligned_free (tc->bias);
+  g_free (tc);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VaeTapConv, tap_conv_free)
+
+/* The causal 3×3×3 convolution @name as a VaeTapConv: weight [cout, cin,
+ * 3, 3, 3] becomes the per-frame weight [3·cout, cin, 1, 3, 3] with
+ * row k·cout + o holding tap k of output channel o. */
+static VaeTapConv *
+load_tap_conv (WanVae *vae, const char *name, int cin, int cout, GError **error)
+{
+  g_autofree char *wname = g_strdup_printf ("%s.weight", name);
+  g_autofree char *bname = g_strdup_printf ("%s.bias", name);
+  gint64 k2 = 9, n = (gint64)cout * cin * 3 * k2;
+  tk_conv_params p = tk_conv_params_2d (cin, 3 * cout, 3, 3, 1, 1);
+  g_autoptr (VaeTapConv) tc = g_new0 (VaeTapConv, 1);
+  float *weight, *rearranged;
+  tk_status status;
+
+  tc->cin = cin;
+  tc->cout = cout;
+  if ((weight = dup_weight (vae, wname, n, error)) == NULL)
+    return NULL;
+  rearranged = tk_aligned_alloc ((size_t)n * sizeof (float));
+  if (rearranged == NULL)
+    {
+      tk_aligned_free (weight);
+      check (TK_ERR_NOMEM, name, error);
+      return NULL;
+    }
+  for (gint64 o = 0; o < cout; o++)
+    for (gint64 i = 0; i < cin; i++)
+      for (int k = 0; k < 3; k++)
+        memcpy (rearranged + (((gint64)k * cout + o) * cin + i) * k2, weight + ((o * cin + i) * 3 + k) * k2,
+                (size_t)k2 * sizeof (float));
+  tk_aligned_free (weight);
+  status = tk_conv_new (&p, rearranged, NULL, &tc->taps);
+  tk_aligned_free (rearranged);
+  vae->weight_bytes -= (guint64)n * sizeof (float);
+  if (!check (status, name, error))
+    return NULL;
+  vae->weight_bytes
+      += (guint64)(((3 * cout + TK_PANEL_MR - 1) / TK_PANEL_MR) * TK_PANEL_MR * cin * k2 + 3 * cout)
+         * sizeof (float);
+  if ((tc->bias = dup_weight (vae, bname, cout, error)) == NULL)
+    return NULL;
+  return g_steal_pointer (&tc);
+}
+
+static void
 res_block_clear (VaeResBlock *b)
 {
   g_clear_pointer (&b->gamma1, tk_aligned_free);
   g_clear_pointer (&b->gamma2, tk_aligned_free);
   g_clear_pointer (&b->conv1, tk_conv_free);
   g_clear_pointer (&b->conv2, tk_conv_free);
+  g_clear_pointer (&b->tap1, tap_conv_free);
+  g_clear_pointer (&b->tap2, tap_conv_free);
   g_clear_pointer (&b->shortcut, tk_conv_free);
 }
 
+/* With @taps, a block without a shortcut gets VaeTapConvs. */
 static gboolean
-res_block_load (WanVae *vae, VaeResBlock *b, const char *prefix, int cin, int cout, GError **error)
+res_block_load (
+    WanVae *vae, VaeResBlock *b, const char *prefix, int cin, int cout, gboolean taps, GError **error)
 {
   g_autofree char *g1 = g_strdup_printf ("%s.residual.0.gamma", prefix);
   g_autofree char *g2 = g_strdup_printf ("%s.residual.3.gamma", prefix);
@@ -393,8 +496,12 @@ res_block_load (WanVae *vae, VaeResBlock *b, const char *prefix, int cin, int co
   b->cin = cin;
   b->cout = cout;
   if ((b->gamma1 = dup_weight (vae, g1, cin, error)) == NULL
-      || (b->gamma2 = dup_weight (vae, g2, cout, error)) == NULL
-      || (b->conv1 = load_causal (vae, c1, cin, cout, 3, error)) == NULL
+      || (b->gamma2 = dup_weight (vae, g2, cout, error)) == NULL)
+    return FALSE;
+  if (taps && cin == cout)
+    return (b->tap1 = load_tap_conv (vae, c1, cin, cout, error)) != NULL
+           && (b->tap2 = load_tap_conv (vae, c2, cout, cout, error)) != NULL;
+  if ((b->conv1 = load_causal (vae, c1, cin, cout, 3, error)) == NULL
       || (b->conv2 = load_causal (vae, c2, cout, cout, 3, error)) == NULL)
     return FALSE;
   if (cin != cout && (b->shortcut = load_causal (vae, sc, cin, cout, 1, error)) == NULL)
@@ -447,6 +554,7 @@ coder_clear (VaeCoder *c)
     }
   g_clear_pointer (&c->head_gamma, tk_aligned_free);
   g_clear_pointer (&c->head, tk_conv_free);
+  g_clear_pointer (&c->head_taps, tap_conv_free);
 }
 
 static gboolean
@@ -456,9 +564,9 @@ middle_load (WanVae *vae, VaeCoder *c, const char *part, int width, GError **err
   g_autofree char *m1 = g_strdup_printf ("%s.middle.1", part);
   g_autofree char *m2 = g_strdup_printf ("%s.middle.2", part);
 
-  return res_block_load (vae, &c->mid0, m0, width, width, error)
+  return res_block_load (vae, &c->mid0, m0, width, width, FALSE, error)
          && attn_load (vae, &c->attn, m1, width, error)
-         && res_block_load (vae, &c->mid2, m2, width, width, error);
+         && res_block_load (vae, &c->mid2, m2, width, width, FALSE, error);
 }
 
 static char *
@@ -488,7 +596,8 @@ level_res_load (WanVae *vae, VaeLevel *lv, const char *part, int level, int *ind
     {
       g_autofree char *prefix = block_name (vae, part, level, (*index)++, flat);
 
-      if (!res_block_load (vae, &lv->res[r], prefix, r == 0 ? lv->cin : lv->cres, lv->cres, error))
+      if (!res_block_load (vae, &lv->res[r], prefix, r == 0 ? lv->cin : lv->cres, lv->cres,
+                           vae->convs != WAN_VAE_CONVS_INPUT_CACHES && g_str_equal (part, "decoder"), error))
         return FALSE;
     }
   return TRUE;
@@ -615,10 +724,12 @@ decoder_load (WanVae *vae, GError **error)
         }
     }
   c->c_head = c->levels[VAE_LEVELS - 1].cout;
-  if ((c->head_gamma = dup_weight (vae, "decoder.head.0.gamma", c->c_head, error)) == NULL
-      || (c->head = load_causal (vae, "decoder.head.2", c->c_head, c->c_io, 3, error)) == NULL)
+  if ((c->head_gamma = dup_weight (vae, "decoder.head.0.gamma", c->c_head, error)) == NULL)
     return FALSE;
-  return TRUE;
+  if (vae->convs == WAN_VAE_CONVS_PARTIAL_OUTPUTS
+      || (vae->convs == WAN_VAE_CONVS_LEAST_MEMORY && c->c_io <= c->c_head))
+    return (c->head_taps = load_tap_conv (vae, "decoder.head.2", c->c_head, c->c_io, error)) != NULL;
+  return (c->head = load_causal (vae, "decoder.head.2", c->c_head, c->c_io, 3, error)) != NULL;
 }
 
 static gboolean
@@ -701,7 +812,8 @@ wan_vae_free (WanVae *vae)
 }
 
 WanVae *
-wan_vae_new_with_data (WanWeights *weights, int n_threads, const char *engine_data_dir, GError **error)
+wan_vae_new_with_convs (
+    WanWeights *weights, int n_threads, const char *engine_data_dir, WanVaeConvs convs, GError **error)
 {
   g_autoptr (WanVae) vae = NULL;
   g_autofree char *default_dir = NULL;
@@ -730,6 +842,7 @@ wan_vae_new_with_data (WanWeights *weights, int n_threads, const char *engine_da
   vae = g_new0 (WanVae, 1);
   vae->weights = weights;
   vae->config = *cfg;
+  vae->convs = convs;
   vae->patch = cfg->version == 22 ? 2 : 1;
   vae->factor = 8 * vae->patch;
   vae->n_threads = n_threads > 0 ? n_threads : tk_cpu_count ();
@@ -756,6 +869,12 @@ wan_vae_new_with_data (WanWeights *weights, int n_threads, const char *engine_da
   if (cfg->has_encoder && !encoder_load (vae, error))
     return NULL;
   return g_steal_pointer (&vae);
+}
+
+WanVae *
+wan_vae_new_with_data (WanWeights *weights, int n_threads, const char *engine_data_dir, GError **error)
+{
+  return wan_vae_new_with_convs (weights, n_threads, engine_data_dir, WAN_VAE_CONVS_LEAST_MEMORY, error);
 }
 
 WanVae *
@@ -1050,6 +1169,17 @@ enum
   DEC_ALL = DEC_MIDDLE | DEC_LEVELS,
 };
 
+/* A VaeTapConv's bands on a frame of width @w: its normalised input and
+ * its 3·cout outputs. */
+static void
+plan_tap (const VaeTapConv *tc, gint64 h, gint64 w, DecPlan *plan)
+{
+  gint64 rows = MIN (VAE_TAP_ROWS, h) + 2;
+
+  plan->band_out = max64 (plan->band_out, tc->cin * rows * w);
+  plan->band = max64 (plan->band, 3 * tc->cout * rows * w);
+}
+
 /* The decoder's @parts at latent size h × w, one latent frame at a time. */
 static void
 plan_decoder (const WanVae *vae, gint64 h, gint64 w, int parts, DecPlan *plan, gint64 *res_h, gint64 *res_w)
@@ -1058,6 +1188,8 @@ plan_decoder (const WanVae *vae, gint64 h, gint64 w, int parts, DecPlan *plan, g
   gint64 hw0 = h * w;
   gint64 z = vae->config.z_dim;
   gint64 cm = c->attn.c;
+  gboolean uses3[VAE_LEVELS] = { FALSE };
+  gboolean deeper3;
 
   memset (plan, 0, sizeof *plan);
   for (int i = 0; i <= VAE_LEVELS; i++)
@@ -1071,55 +1203,92 @@ plan_decoder (const WanVae *vae, gint64 h, gint64 w, int parts, DecPlan *plan, g
     {
       plan->z = z * hw0;
       /* conv_in, then the middle's two residual blocks, two frames per input. */
-      plan->cache = 2 * hw0 * z + 2 * (2 * hw0 * 2 * cm);
+      plan->cache_part[0] = 2 * hw0 * z + 2 * (2 * hw0 * 2 * cm);
       plan->frame = max64 (z, cm) * hw0;
+      plan->frame3 = plan->frame;
       plan->qkv = 3 * cm * hw0;
       plan->att = cm * hw0;
       plan->attn_ws = attn_ws_bytes (cm, hw0, vae->n_threads);
     }
-  if (!(parts & DEC_LEVELS))
-    return;
-  for (int i = 0; i < VAE_LEVELS; i++)
+  if (parts & DEC_LEVELS)
     {
-      const VaeLevel *lv = &c->levels[i];
-      gint64 hw = res_h[i] * res_w[i];
-
-      for (int r = 0; r < lv->n_res; r++)
+      for (int i = 0; i < VAE_LEVELS; i++)
         {
-          const VaeResBlock *b = &lv->res[r];
+          const VaeLevel *lv = &c->levels[i];
+          gint64 hw = res_h[i] * res_w[i];
 
-          plan->cache += 2 * hw * (b->cin + b->cout);
-          plan->frame = max64 (plan->frame, hw * max64 (b->cin, b->cout));
+          for (int r = 0; r < lv->n_res; r++)
+            {
+              const VaeResBlock *b = &lv->res[r];
+
+              plan->frame = max64 (plan->frame, hw * max64 (b->cin, b->cout));
+              if (b->tap1 != NULL)
+                {
+                  plan->cache_part[1 + i] += 2 * hw * 2 * b->cout;
+                  plan_tap (b->tap1, res_h[i], res_w[i], plan);
+                  plan_tap (b->tap2, res_h[i], res_w[i], plan);
+                }
+              else
+                {
+                  plan->cache_part[1 + i] += 2 * hw * (b->cin + b->cout);
+                  plan->frame3 = max64 (plan->frame3, hw * b->cout);
+                  uses3[i] = TRUE;
+                }
+            }
+          if (lv->shortcut)
+            plan->keep[i] = lv->cin * hw;
+          if (lv->mode == VAE_RESAMPLE_UP3D)
+            {
+              plan->cache_part[1 + i] += 2 * hw * lv->cres;
+              plan->pend[i] = 2 * lv->cres * hw;
+            }
+          if (lv->mode != VAE_RESAMPLE_NONE)
+            {
+              gint64 rows = MIN (VAE_BAND_ROWS + 2, 2 * res_h[i]);
+
+              plan->band = max64 (plan->band, lv->cres * rows * 2 * res_w[i]);
+              plan->band_out = max64 (plan->band_out, lv->cout * rows * 2 * res_w[i]);
+              plan->frame = max64 (plan->frame, lv->cout * 4 * hw);
+            }
         }
-      if (lv->shortcut)
-        plan->keep[i] = lv->cin * hw;
-      if (lv->mode == VAE_RESAMPLE_UP3D)
-        {
-          plan->cache += 2 * hw * lv->cres;
-          plan->pend[i] = 2 * lv->cres * hw;
-        }
-      if (lv->mode != VAE_RESAMPLE_NONE)
-        {
-          gint64 rows = MIN (VAE_BAND_ROWS + 2, 2 * res_h[i]);
+      {
+        gint64 hw = res_h[VAE_LEVELS] * res_w[VAE_LEVELS];
 
-          plan->band = max64 (plan->band, lv->cres * rows * 2 * res_w[i]);
-          plan->band_out = max64 (plan->band_out, lv->cout * rows * 2 * res_w[i]);
-          plan->frame = max64 (plan->frame, lv->cout * 4 * hw);
+        plan->frame = max64 (plan->frame, hw * max64 (c->c_head, c->c_io));
+        if (c->head_taps != NULL)
+          {
+            plan->cache_part[VAE_LEVELS + 1] = 2 * hw * c->c_io;
+            plan_tap (c->head_taps, res_h[VAE_LEVELS], res_w[VAE_LEVELS], plan);
+            deeper3 = FALSE;
+          }
+        else
+          {
+            plan->cache_part[VAE_LEVELS + 1] = 2 * hw * c->c_head;
+            plan->frame3 = max64 (plan->frame3, hw * c->c_io);
+            deeper3 = TRUE;
+          }
+      }
+      /* An upsample3d's frames wait in buf[2] while no deeper level uses it. */
+      for (int i = VAE_LEVELS - 1; i >= 0; i--)
+        {
+          if (plan->pend[i] > 0 && !deeper3)
+            {
+              plan->frame3 = max64 (plan->frame3, plan->pend[i]);
+              plan->pend[i] = 0;
+              deeper3 = TRUE;
+            }
+          deeper3 = deeper3 || uses3[i];
         }
     }
-  {
-    gint64 hw = res_h[VAE_LEVELS] * res_w[VAE_LEVELS];
-
-    plan->cache += 2 * hw * c->c_head;
-    plan->frame = max64 (plan->frame, hw * max64 (c->c_head, c->c_io));
-  }
+  for (int i = 0; i < VAE_LEVELS + 2; i++)
+    plan->cache += plan->cache_part[i];
 }
 
 static guint64
 dec_plan_bytes (const DecPlan *plan)
 {
-  gint64 floats
-      = plan->cache + 3 * plan->frame + plan->band + plan->band_out + plan->z + plan->qkv + plan->att;
+  gint64 floats = plan->cache + 2 * plan->frame + plan->frame3 + plan->band + plan->band_out + plan->z
+                  + plan->qkv + plan->att;
 
   for (int i = 0; i < VAE_LEVELS; i++)
     floats += plan->pend[i] + plan->keep[i];
@@ -1226,6 +1395,33 @@ wan_vae_estimate_decoder_bytes (const WanVae *vae, int h, int w)
   return dec_plan_bytes (&plan);
 }
 
+gboolean
+wan_vae_decoder_memory (const WanVae *vae, int h, int w, WanVaeDecoderMemory *mem)
+{
+  DecPlan plan;
+  gint64 res_h[VAE_LEVELS + 1], res_w[VAE_LEVELS + 1];
+  const guint64 f = sizeof (float);
+
+  g_return_val_if_fail (vae != NULL && mem != NULL, FALSE);
+  memset (mem, 0, sizeof *mem);
+  if (!latent_ok (1, h, w))
+    return FALSE;
+  plan_decoder (vae, h, w, DEC_ALL, &plan, res_h, res_w);
+  mem->caches_middle = f * (guint64)plan.cache_part[0];
+  for (int i = 0; i < VAE_LEVELS; i++)
+    {
+      mem->caches_level[i] = f * (guint64)plan.cache_part[1 + i];
+      mem->pending += f * (guint64)(plan.pend[i] + plan.keep[i]);
+    }
+  mem->caches_head = f * (guint64)plan.cache_part[VAE_LEVELS + 1];
+  mem->largest_frame = f * (guint64)plan.frame;
+  mem->third_frame = f * (guint64)plan.frame3;
+  mem->frames = 2 * mem->largest_frame + mem->third_frame;
+  mem->bands = f * (guint64)(plan.band + plan.band_out);
+  mem->latent = f * (guint64)(plan.z + plan.qkv + plan.att) + (guint64)plan.attn_ws;
+  return TRUE;
+}
+
 static gboolean
 video_ok (const WanVae *vae, int F, int H, int W)
 {
@@ -1274,8 +1470,29 @@ alloc_cache (int channels, gint64 h, gint64 w, gboolean *ok)
 }
 
 static void
+tap_acc_init (const VaeTapConv *tc, TapAcc *ta, gint64 h, gint64 w, gboolean *ok)
+{
+  ta->acc = alloc_floats (2 * tc->cout * h * w, ok);
+  ta->ring = 0;
+  ta->any = FALSE;
+}
+
+static void
+tap_acc_reset (TapAcc *ta)
+{
+  ta->ring = 0;
+  ta->any = FALSE;
+}
+
+static void
 res_cache_init (const VaeResBlock *b, ResCache *rc, gint64 h, gint64 w, gboolean *ok)
 {
+  if (b->tap1 != NULL)
+    {
+      tap_acc_init (b->tap1, &rc->a1, h, w, ok);
+      tap_acc_init (b->tap2, &rc->a2, h, w, ok);
+      return;
+    }
   rc->c1 = alloc_cache (b->cin, h, w, ok);
   rc->c2 = alloc_cache (b->cout, h, w, ok);
 }
@@ -1285,6 +1502,8 @@ res_cache_clear (ResCache *rc)
 {
   g_clear_pointer (&rc->c1, tk_conv_cache_free);
   g_clear_pointer (&rc->c2, tk_conv_cache_free);
+  g_clear_pointer (&rc->a1.acc, tk_aligned_free);
+  g_clear_pointer (&rc->a2.acc, tk_aligned_free);
 }
 
 static void
@@ -1301,6 +1520,7 @@ coder_cache_clear (CoderCache *cc)
       g_clear_pointer (&cc->levels[i].prev, tk_aligned_free);
     }
   g_clear_pointer (&cc->head, tk_conv_cache_free);
+  g_clear_pointer (&cc->head_acc.acc, tk_aligned_free);
 }
 
 static void
@@ -1343,6 +1563,8 @@ coder_cache_reset (CoderCache *cc)
         {
           tk_conv_cache_reset (cc->levels[i].res[r].c1);
           tk_conv_cache_reset (cc->levels[i].res[r].c2);
+          tap_acc_reset (&cc->levels[i].res[r].a1);
+          tap_acc_reset (&cc->levels[i].res[r].a2);
         }
       tk_conv_cache_reset (cc->levels[i].time);
       cc->levels[i].started = FALSE;
@@ -1350,6 +1572,7 @@ coder_cache_reset (CoderCache *cc)
   tk_conv_cache_reset (cc->mid2.c1);
   tk_conv_cache_reset (cc->mid2.c2);
   tk_conv_cache_reset (cc->head);
+  tap_acc_reset (&cc->head_acc);
 }
 
 /* Starts a new video with the same buffers. */
@@ -1409,8 +1632,9 @@ decoder_new_parts (WanVae *vae, int h, int w, int parts, GError **error)
   hw0 = (gint64)h * w;
   plan_decoder (vae, h, w, parts, &plan, d->res_h, d->res_w);
 
-  for (int i = 0; i < 3; i++)
-    d->buf[i] = alloc_floats (plan.frame, &ok);
+  d->buf[0] = alloc_floats (plan.frame, &ok);
+  d->buf[1] = alloc_floats (plan.frame, &ok);
+  d->buf[2] = alloc_floats (plan.frame3, &ok);
   if (parts & DEC_MIDDLE)
     {
       d->z = alloc_floats (plan.z, &ok);
@@ -1445,12 +1669,16 @@ decoder_new_parts (WanVae *vae, int h, int w, int parts, GError **error)
       if (lv->mode == VAE_RESAMPLE_UP3D)
         {
           lc->time = alloc_cache (lv->cres, lh, lw, &ok);
-          d->pend[i] = alloc_floats (plan.pend[i], &ok);
+          if (plan.pend[i] > 0)
+            d->pend[i] = alloc_floats (plan.pend[i], &ok);
         }
       if (lv->shortcut)
         d->keep[i] = alloc_floats (plan.keep[i], &ok);
     }
-  d->cache.head = alloc_cache (c->c_head, d->res_h[VAE_LEVELS], d->res_w[VAE_LEVELS], &ok);
+  if (c->head_taps != NULL)
+    tap_acc_init (c->head_taps, &d->cache.head_acc, d->res_h[VAE_LEVELS], d->res_w[VAE_LEVELS], &ok);
+  else
+    d->cache.head = alloc_cache (c->c_head, d->res_h[VAE_LEVELS], d->res_w[VAE_LEVELS], &ok);
   if (!ok)
     {
       check (TK_ERR_NOMEM, "VAE decoder", error);
@@ -1508,6 +1736,116 @@ res_forward_inplace (WanVae *vae,
       return check (tk_add (vae->pool, s1, s2, x, b->cout * sp), "VAE residual", error);
     }
   return check (tk_add (vae->pool, s1, x, x, b->cout * sp), "VAE residual", error);
+}
+
+/* Sums a band of a VaeTapConv's per-frame outputs p [3·cout, prows, w]
+ * into rows [r0, r0 + rows) of the frame and the accumulators. */
+typedef struct
+{
+  const float *p;
+  const float *bias;
+  float *now, *next; /* acc halves: this frame's sum, the next frame's */
+  float *dst;
+  gint64 cout, h, w, r0, rows, prows, p_row0;
+  gboolean any, add;
+} TapJob;
+
+static void
+tap_sum_cb (void *data, int64_t start, int64_t end, int thread_index)
+{
+  const TapJob *job = data;
+  gint64 w = job->w;
+  gint64 tap = job->cout * job->prows * w;
+
+  (void)thread_index;
+  for (int64_t item = start; item < end; item++)
+    {
+      gint64 o = item / job->rows, y = job->r0 + item % job->rows;
+      gint64 at = (o * job->h + y) * w;
+      const float *p0 = job->p + (o * job->prows + (y - job->p_row0)) * w;
+      const float *p1 = p0 + tap, *p2 = p1 + tap;
+      float *now = job->now + at, *next = job->next + at, *dst = job->dst + at;
+      float b = job->bias[o];
+
+      /* Tap 2 (this frame) ends frame t's sum, tap 1 goes into t + 1's and
+       * tap 0 starts t + 2's in the half that t's sum leaves free. */
+      for (gint64 x = 0; x < w; x++)
+        {
+          float v = (job->any ? now[x] + p2[x] : p2[x]) + b;
+
+          dst[x] = job->add ? dst[x] + v : v;
+          now[x] = p0[x];
+          next[x] = job->any ? next[x] + p1[x] : p1[x];
+        }
+    }
+}
+
+/* dst [cout, h, w] = (add ? dst : 0) + the causal convolution of the frame
+ * sequence whose latest frame is src [cin, h, w], normalised first when
+ * @gamma is given. Band by band: the band's input rows and one more on each
+ * side are normalised into d->band_out and convolved into d->band, and the
+ * inner rows, which see what the whole frame would, are kept. src and dst
+ * must not overlap. */
+static gboolean
+tap_forward (WanVaeDecoder *d,
+             const VaeTapConv *tc,
+             TapAcc *ta,
+             const float *src,
+             const float *gamma,
+             gint64 h,
+             gint64 w,
+             float *dst,
+             gboolean add,
+             GError **error)
+{
+  WanVae *vae = d->vae;
+  gint64 hw = h * w;
+
+  for (gint64 r0 = 0; r0 < h; r0 += VAE_TAP_ROWS)
+    {
+      gint64 r1 = MIN (h, r0 + VAE_TAP_ROWS);
+      gint64 a = MAX (0, r0 - 1), b = MIN (h, r1 + 1);
+      TapJob job = { .p = d->band,
+                     .bias = tc->bias,
+                     .now = ta->acc + ta->ring * tc->cout * hw,
+                     .next = ta->acc + (1 - ta->ring) * tc->cout * hw,
+                     .dst = dst,
+                     .cout = tc->cout,
+                     .h = h,
+                     .w = w,
+                     .r0 = r0,
+                     .rows = r1 - r0,
+                     .prows = b - a,
+                     .p_row0 = a,
+                     .any = ta->any,
+                     .add = add };
+
+      for (gint64 ch = 0; ch < tc->cin; ch++)
+        memcpy (d->band_out + ch * (b - a) * w, src + (ch * h + a) * w,
+                (size_t)((b - a) * w) * sizeof (float));
+      if ((gamma != NULL && !norm_silu (vae, d->band_out, d->band_out, tc->cin, (b - a) * w, gamma, error))
+          || !conv (vae, tc->taps, NULL, d->band_out, 1, b - a, w, d->band, error))
+        return FALSE;
+      tk_pool_parallel_for (vae->pool, tc->cout * (r1 - r0), 4, tap_sum_cb, &job);
+    }
+  ta->ring = 1 - ta->ring;
+  ta->any = TRUE;
+  return TRUE;
+}
+
+/* res_forward_inplace for a block of VaeTapConvs, with one scratch frame. */
+static gboolean
+res_forward_taps (WanVaeDecoder *d,
+                  const VaeResBlock *b,
+                  ResCache *rc,
+                  float *x,
+                  float *s,
+                  gint64 h,
+                  gint64 w,
+                  GError **error)
+{
+  return tap_forward (d, b->tap1, &rc->a1, x, b->gamma1, h, w, s, FALSE, error)
+         && tap_forward (d, b->tap2, &rc->a2, s, b->gamma2, h, w, x, TRUE, error);
 }
 
 /* Rows [row0, row0 + rows) of the nearest 2× upsampling of src [c, h, w]
@@ -1568,22 +1906,32 @@ resample_banded (
 /* The head on one frame x [c_head, H, W]: RGB clamped to [-1, 1] into the
  * next output frame. */
 static gboolean
-dec_head (WanVaeDecoder *d, const float *x, float *s1, float *s2, DecodeOut *out, GError **error)
+dec_head (WanVaeDecoder *d, float *x, float *s1, float *s2, DecodeOut *out, GError **error)
 {
   WanVae *vae = d->vae;
   const VaeCoder *c = &vae->dec;
   gint64 h = d->res_h[VAE_LEVELS], w = d->res_w[VAE_LEVELS];
   gint64 plane = h * w * vae->patch * vae->patch;
   const float *rgb = s2;
+  float *free_buf = s1;
 
-  if (!norm_silu (vae, x, s1, c->c_head, h * w, c->head_gamma, error)
-      || !conv (vae, c->head, d->cache.head, s1, 1, h, w, s2, error))
+  if (c->head_taps != NULL)
+    {
+      /* The convolution's output goes to s1, and x is free afterwards. */
+      if (!tap_forward (d, c->head_taps, &d->cache.head_acc, x, c->head_gamma, h, w, s1, FALSE, error))
+        return FALSE;
+      rgb = s1;
+      free_buf = x;
+    }
+  else if (!norm_silu (vae, x, s1, c->c_head, h * w, c->head_gamma, error)
+           || !conv (vae, c->head, d->cache.head, s1, 1, h, w, s2, error))
     return FALSE;
   if (vae->patch > 1)
     {
-      if (!check (tk_pixel_unpatchify (vae->pool, s2, 3, 1, h, w, vae->patch, s1), "VAE unpatchify", error))
+      if (!check (tk_pixel_unpatchify (vae->pool, rgb, 3, 1, h, w, vae->patch, free_buf), "VAE unpatchify",
+                  error))
         return FALSE;
-      rgb = s1;
+      rgb = free_buf;
     }
   for (int ch = 0; ch < 3; ch++)
     {
@@ -1616,7 +1964,9 @@ dec_level (WanVaeDecoder *d, int i, float *x, float *s1, float *s2, DecodeOut *o
   if (lv->shortcut)
     memcpy (d->keep[i], x, (size_t)(lv->cin * h * w) * sizeof (float));
   for (int r = 0; r < lv->n_res; r++)
-    if (!res_forward_inplace (vae, &lv->res[r], &lc->res[r], x, s1, s2, h, w, error))
+    if (lv->res[r].tap1 != NULL
+            ? !res_forward_taps (d, &lv->res[r], &lc->res[r], x, s1, h, w, error)
+            : !res_forward_inplace (vae, &lv->res[r], &lc->res[r], x, s1, s2, h, w, error))
       return FALSE;
   lc->started = TRUE;
   if (lv->mode == VAE_RESAMPLE_NONE)
@@ -1627,14 +1977,16 @@ dec_level (WanVaeDecoder *d, int i, float *x, float *s1, float *s2, DecodeOut *o
    * second. */
   if (lv->mode == VAE_RESAMPLE_UP3D && !first)
     {
-      if (!conv (vae, lv->time_conv, lc->time, x, 1, h, w, d->pend[i], error))
+      float *pend = d->pend[i] != NULL ? d->pend[i] : s2;
+
+      if (!conv (vae, lv->time_conv, lc->time, x, 1, h, w, pend, error))
         return FALSE;
-      frames[0] = d->pend[i];
-      frames[1] = d->pend[i] + (gint64)lv->cres * h * w;
+      frames[0] = pend;
+      frames[1] = pend + (gint64)lv->cres * h * w;
       n_frames = 2;
     }
   /* Once resampled, a frame lives in s1 and x is free: the frames still to
-   * come are in pend. */
+   * come are in pend (or s2, which the deeper levels leave alone). */
   for (int j = 0; j < n_frames; j++)
     {
       if (!resample_banded (d, lv, frames[j], h, w, s1, error))

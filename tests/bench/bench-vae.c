@@ -11,16 +11,20 @@
  * fairer figure on a machine others are using), peak RSS, the engine's
  * memory plan plus its weights, the ratios (targets: faster than PyTorch,
  * under half its peak memory) and the largest differences between the
- * videos.
+ * videos. Untiled, the engine's plan is printed part by part (caches per
+ * level, frame buffers, bands, …), with what the peak holds beyond it.
  *
  * The full 21 frames take hours on a small machine; the peak is reached once
  * every cache holds two frames, so --frames 2 or 3 measures it.
  *
  * Usage: bench-vae [--small] [--frames T] [--size HxW] [--threads N]
- *                  [--tile CELLS [--overlap CELLS]] [--no-torch]
+ *                  [--tile CELLS [--overlap CELLS]] [--no-torch] [--input-caches]
  *   --small: 3 latent frames at 96×160, for a quick check.
  *   --tile: also decode in square tiles of CELLS latent cells (default
  *   overlap 8).
+ *   --input-caches: the engine with every causal convolution keeping its
+ *   input frames (WAN_VAE_CONVS_INPUT_CACHES), for its memory and time
+ *   against the default.
  * TAKES_BENCH_VAE_SCRIPT overrides the path of the PyTorch script.
  */
 #include "config.h"
@@ -37,6 +41,7 @@
 
 #include "takes-engine.h"
 #include "takes-kernels.h"
+#include "wan-vae.h"
 #include "wan-weights.h"
 
 /* Writes a decoder-only Wan2.1 VAE of base width @dim with random weights:
@@ -118,6 +123,8 @@ write_weights (const char *path, int dim, GError **error)
   return TRUE;
 }
 
+static WanVaeConvs engine_convs = WAN_VAE_CONVS_LEAST_MEMORY;
+
 static double
 now (void)
 {
@@ -166,7 +173,8 @@ run_engine (const char *weights_path,
   FILE *out;
   int done = 0;
 
-  if (weights == NULL || (vae = wan_vae_new (weights, threads, &error)) == NULL)
+  if (weights == NULL
+      || (vae = wan_vae_new_with_convs (weights, threads, NULL, engine_convs, &error)) == NULL)
     {
       fprintf (stderr, "engine: %s\n", error->message);
       return 1;
@@ -217,9 +225,41 @@ run_engine (const char *weights_path,
     }
   printf ("seconds %.3f cpu %.3f estimate %" G_GUINT64_FORMAT " weights %" G_GUINT64_FORMAT "\n",
           now () - start, cpu_seconds () - cpu, estimate, wan_vae_get_weight_bytes (vae));
+  if (tiling == NULL)
+    {
+      WanVaeDecoderMemory mem;
+
+      if (wan_vae_decoder_memory (vae, h, w, &mem))
+        printf ("memory %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                " %" G_GUINT64_FORMAT "\n",
+                mem.caches_middle, mem.caches_level[0], mem.caches_level[1], mem.caches_level[2],
+                mem.caches_level[3], mem.caches_head, mem.frames, mem.largest_frame, mem.third_frame,
+                mem.pending, mem.bands, mem.latent, wan_vae_get_weight_bytes (vae));
+    }
   fflush (stdout);
   return fclose (out) == 0 ? 0 : 1;
 }
+
+/* The engine's memory plan, in bytes (see WanVaeDecoderMemory). */
+enum
+{
+  MEM_MIDDLE,
+  MEM_LEVEL0,
+  MEM_LEVEL1,
+  MEM_LEVEL2,
+  MEM_LEVEL3,
+  MEM_HEAD,
+  MEM_FRAMES,
+  MEM_FRAME,
+  MEM_FRAME3,
+  MEM_PENDING,
+  MEM_BANDS,
+  MEM_LATENT,
+  MEM_WEIGHTS,
+  MEM_N
+};
 
 typedef struct
 {
@@ -227,6 +267,7 @@ typedef struct
   double cpu; /* CPU seconds of the decode, all threads: fairer than wall time on a busy machine */
   double peak_mib;
   double estimate_mib; /* the plan's peak with the weights */
+  guint64 mem[MEM_N];  /* untiled engine only; all 0 otherwise */
   gboolean ok;
 } Side;
 
@@ -245,7 +286,9 @@ engine_side (const char *weights_path,
   pid_t pid;
   int status = 0;
   struct rusage usage;
-  char buf[256] = { 0 };
+  char buf[1024] = { 0 };
+  gsize filled = 0;
+  const char *line;
   guint64 estimate = 0, weight_bytes = 0;
 
   if (pipe (fds) != 0)
@@ -264,11 +307,14 @@ engine_side (const char *weights_path,
       close (fds[0]);
       return side;
     }
-  {
-    ssize_t got = read (fds[0], buf, sizeof buf - 1);
+  for (;;)
+    {
+      ssize_t got = read (fds[0], buf + filled, sizeof buf - 1 - filled);
 
-    (void)got;
-  }
+      if (got <= 0)
+        break;
+      filled += (gsize)got;
+    }
   close (fds[0]);
   if (wait4 (pid, &status, 0, &usage) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
     return side;
@@ -276,6 +322,19 @@ engine_side (const char *weights_path,
               &side.seconds, &side.cpu, &estimate, &weight_bytes)
       != 4)
     return side;
+  line = strstr (buf, "\nmemory ");
+  if (line != NULL)
+    {
+      const char *p = line + strlen ("\nmemory ");
+
+      for (int i = 0; i < MEM_N; i++)
+        {
+          char *end = NULL;
+
+          side.mem[i] = g_ascii_strtoull (p, &end, 10);
+          p = end;
+        }
+    }
   side.peak_mib = usage.ru_maxrss / 1024.0;
   side.estimate_mib = (estimate + weight_bytes) / 1048576.0;
   side.ok = TRUE;
@@ -350,6 +409,44 @@ max_diff (const char *a_path, const char *b_path)
   return m;
 }
 
+static double
+mib (guint64 bytes)
+{
+  return (double)bytes / 1048576.0;
+}
+
+/* The parts of the untiled engine's peak. */
+static void
+print_memory (const Side *side)
+{
+  static const char *const level_names[]
+      = { "level 0 (latent size)", "level 1 (2× latent)", "level 2 (4× latent)", "level 3 (video size)" };
+  const guint64 *m = side->mem;
+  guint64 caches = m[MEM_MIDDLE] + m[MEM_HEAD];
+  double planned;
+
+  if (m[MEM_WEIGHTS] == 0)
+    return;
+  for (int i = 0; i < 4; i++)
+    caches += m[MEM_LEVEL0 + i];
+  planned = mib (caches + m[MEM_FRAMES] + m[MEM_PENDING] + m[MEM_BANDS] + m[MEM_LATENT] + m[MEM_WEIGHTS]);
+  printf ("engine peak, part by part (MiB):\n");
+  printf ("  caches and partial outputs %10.0f\n", mib (caches));
+  printf ("    middle (latent size)     %10.0f\n", mib (m[MEM_MIDDLE]));
+  for (int i = 0; i < 4; i++)
+    printf ("    %-24s %10.0f\n", level_names[i], mib (m[MEM_LEVEL0 + i]));
+  printf ("    head                     %10.0f\n", mib (m[MEM_HEAD]));
+  printf ("  frame buffers              %10.0f  (2 × %.0f + %.0f)\n", mib (m[MEM_FRAMES]), mib (m[MEM_FRAME]),
+          mib (m[MEM_FRAME3]));
+  printf ("  upsample3d frames apart    %10.0f\n", mib (m[MEM_PENDING]));
+  printf ("  row bands                  %10.0f\n", mib (m[MEM_BANDS]));
+  printf ("  latent, attention          %10.0f\n", mib (m[MEM_LATENT]));
+  printf ("  weights (packed)           %10.0f\n", mib (m[MEM_WEIGHTS]));
+  printf ("  planned in all             %10.0f\n", planned);
+  printf ("  the rest (process, conv workspaces, allocator) %.0f = %.1f %% of the peak\n",
+          side->peak_mib - planned, 100.0 * (side->peak_mib - planned) / side->peak_mib);
+}
+
 static void
 print_side (const char *name, const Side *side)
 {
@@ -380,6 +477,8 @@ main (int argc, char **argv)
         small = TRUE;
       else if (g_str_equal (argv[i], "--no-torch"))
         no_torch = TRUE;
+      else if (g_str_equal (argv[i], "--input-caches"))
+        engine_convs = WAN_VAE_CONVS_INPUT_CACHES;
       else if (g_str_equal (argv[i], "--threads") && i + 1 < argc)
         threads = atoi (argv[++i]);
       else if (g_str_equal (argv[i], "--frames") && i + 1 < argc)
@@ -403,7 +502,7 @@ main (int argc, char **argv)
       else
         {
           fprintf (stderr, "usage: bench-vae [--small] [--frames T] [--size HxW] [--threads N] [--tile CELLS "
-                           "[--overlap CELLS]] [--no-torch]\n");
+                           "[--overlap CELLS]] [--no-torch] [--input-caches]\n");
           return 2;
         }
     }
@@ -435,6 +534,9 @@ main (int argc, char **argv)
   printf ("Wan2.1 VAE decode, dim 96, random weights: %d latent frames of %d×%d -> %d frames of %d×%d, %d "
           "threads\n",
           T, h, w, 1 + 4 * (T - 1), h * 8, w * 8, threads);
+  printf ("engine: %s\n", engine_convs == WAN_VAE_CONVS_INPUT_CACHES
+                              ? "every causal convolution keeps its input frames (--input-caches)"
+                              : "partial outputs where they take less memory (the default)");
   t0 = now ();
   if (!write_weights (weights_path, 96, &error))
     {
@@ -479,6 +581,7 @@ main (int argc, char **argv)
         print_side ("pytorch", &pt);
     }
   printf ("(estimate: the engine's memory plan plus its weights; peak RSS includes the process itself)\n");
+  print_memory (&eng);
   if (tile > 0)
     {
       printf ("tiled: %d tiles of %d×%d latent cells sharing %d, peak memory vs untiled %.2f, time %.2f×\n",

@@ -587,6 +587,147 @@ test_same_across_thread_counts (void)
   test_compare_f32 (a, b, n, 1e-5, 1e-6, "1 vs 3 threads");
 }
 
+/* Partial outputs */
+
+/* The decoder keeps partial outputs for its convolutions that do not
+ * widen; the input-cache form computes the same sums in another order, so
+ * the two agree to float rounding: well under the golden tolerances. */
+#define TAPS_MAX_ABS 5e-5
+#define TAPS_REL_L2 5e-6
+
+static WanVae *
+open_vae_convs (const char *file, int n_threads, WanVaeConvs convs, WanWeights **weights)
+{
+  g_autofree char *path = test_golden_path (file);
+  g_autoptr (GError) error = NULL;
+  WanVae *vae;
+
+  *weights = wan_weights_open (path, NULL, &error);
+  g_assert_no_error (error);
+  vae = wan_vae_new_with_convs (*weights, n_threads, NULL, convs, &error);
+  g_assert_no_error (error);
+  return vae;
+}
+
+/* Decodes the latent frames [0, T) of z (which has z_T frames) through a
+ * decoder, one push per latent frame, into video [3, F, H, W]. */
+static void
+push_decode (WanVae *vae, const float *z, int z_T, int T, int h, int w, float *video)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WanVaeDecoder) dec = wan_vae_decoder_new (vae, h, w, &error);
+  int zd = wan_vae_get_z_dim (vae), f = wan_vae_get_spatial_factor (vae);
+  int F = 1 + 4 * (T - 1), done = 0;
+  gsize plane = (gsize)h * f * w * f;
+  g_autofree float *frame_z = g_new (float, (gsize)zd *h *w);
+  g_autofree float *frames = g_new0 (float, 3 * 4 * plane);
+
+  g_assert_no_error (error);
+  for (int t = 0; t < T; t++)
+    {
+      int n = 0;
+
+      for (int c = 0; c < zd; c++)
+        memcpy (frame_z + (gsize)c * h * w, z + ((gsize)c * z_T + t) * h * w, sizeof (float) * h * w);
+      wan_vae_decoder_push (dec, frame_z, frames, &n, NULL, NULL, &error);
+      g_assert_no_error (error);
+      for (int c = 0; c < 3; c++)
+        memcpy (video + ((gsize)c * F + done) * plane, frames + (gsize)c * n * plane,
+                n * plane * sizeof (float));
+      done += n;
+    }
+  g_assert_cmpint (done, ==, F);
+}
+
+/* Frames tall enough for the partial-output convolutions to run in several
+ * bands of rows at the two largest levels. */
+static void
+check_taps_equal_input_caches (const char *file, int T, int h, int w)
+{
+  g_autoptr (WanWeights) w1 = NULL, w2 = NULL;
+  g_autoptr (WanVae) taps = open_vae_convs (file, 2, WAN_VAE_CONVS_PARTIAL_OUTPUTS, &w1);
+  g_autoptr (WanVae) caches = open_vae_convs (file, 2, WAN_VAE_CONVS_INPUT_CACHES, &w2);
+  g_autoptr (GError) error = NULL;
+  int zd = wan_vae_get_z_dim (taps), f = wan_vae_get_spatial_factor (taps);
+  int F = 1 + 4 * (T - 1);
+  gsize n = (gsize)3 * F * h * f * w * f;
+  g_autofree float *z = random_latent (zd, T, h, w, 19);
+  g_autofree float *a = g_new0 (float, n), *b = g_new0 (float, n);
+
+  wan_vae_decode (taps, z, T, h, w, a, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  wan_vae_decode (caches, z, T, h, w, b, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  test_compare_f32 (a, b, n, TAPS_MAX_ABS, TAPS_REL_L2, "partial outputs vs input caches");
+}
+
+static void
+test_taps_wan21_equal_input_caches (void)
+{
+  check_taps_equal_input_caches ("vae21_f32.safetensors", 4, 7, 3);
+}
+
+static void
+test_taps_wan22_equal_input_caches (void)
+{
+  check_taps_equal_input_caches ("vae22_f32.safetensors", 3, 4, 2);
+}
+
+/* The default keeps partial outputs where they take less memory: at the
+ * video's size the head and the residual blocks without shortcuts of the
+ * Wan2.1 VAE, whose partial sums fit where its input frames would have
+ * been, and the third frame buffer shrinks. */
+static void
+test_taps_plan_takes_less (void)
+{
+  g_autoptr (WanWeights) w1 = NULL, w2 = NULL;
+  g_autoptr (WanVae) least = open_vae_convs ("vae21_f32.safetensors", 2, WAN_VAE_CONVS_LEAST_MEMORY, &w1);
+  g_autoptr (WanVae) caches = open_vae_convs ("vae21_f32.safetensors", 2, WAN_VAE_CONVS_INPUT_CACHES, &w2);
+  WanVaeDecoderMemory a, b;
+
+  g_assert_true (wan_vae_decoder_memory (least, 60, 104, &a));
+  g_assert_true (wan_vae_decoder_memory (caches, 60, 104, &b));
+  g_assert_cmpuint (a.caches_head, <, b.caches_head);
+  g_assert_cmpuint (a.third_frame, <, b.third_frame);
+  g_assert_cmpuint (a.largest_frame, ==, b.largest_frame);
+  g_assert_cmpuint (a.frames + a.pending, <, b.frames + b.pending);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpuint (a.caches_level[i], ==, b.caches_level[i]);
+  g_assert_cmpuint (wan_vae_estimate_decoder_bytes (least, 60, 104), <,
+                    wan_vae_estimate_decoder_bytes (caches, 60, 104));
+  g_assert_false (wan_vae_decoder_memory (least, 0, 104, &a));
+}
+
+/* Pushed one latent frame at a time (1 video frame, then 4, 4, …) the
+ * partial outputs give the whole-sequence reference; and a decode stopped
+ * after any number of latent frames gives exactly the first frames of the
+ * longer one, whose later frames change no earlier sum. */
+static void
+test_taps_chunked_equal_whole (void)
+{
+  g_autoptr (WanWeights) weights = NULL;
+  g_autoptr (WanVae) vae = open_vae ("vae21_f32.safetensors", 2, &weights);
+  int T = 4, h = 7, w = 2, f = 8, F = 1 + 4 * (T - 1), RF = 0, RH = 0, RW = 0;
+  gsize plane = (gsize)h * f * w * f;
+  g_autofree float *z = random_latent (16, T, h, w, 23);
+  g_autofree float *whole = g_new0 (float, 3 * F * plane);
+  g_autofree float *want = ref_decode ("vae21_f32.safetensors", z, 16, T, h, w, &RF, &RH, &RW);
+
+  g_assert_cmpint (RF, ==, F);
+  push_decode (vae, z, T, T, h, w, whole);
+  test_compare_f32 (whole, want, 3 * F * plane, REF_MAX_ABS, REF_REL_L2, "pushed vs whole sequence");
+  for (int t = 1; t < T; t++)
+    {
+      int Ft = 1 + 4 * (t - 1);
+      g_autofree float *part = g_new0 (float, 3 * Ft * plane);
+
+      push_decode (vae, z, T, t, h, w, part);
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpmem (part + (gsize)c * Ft * plane, Ft * plane * sizeof (float),
+                         whole + (gsize)c * F * plane, Ft * plane * sizeof (float));
+    }
+}
+
 /* Progress and cancel */
 
 typedef struct
@@ -1041,6 +1182,10 @@ main (int argc, char **argv)
   g_test_add_func ("/vae/chunked/wan21-equals-whole-sequence", test_chunked_wan21);
   g_test_add_func ("/vae/chunked/wan22-equals-whole-sequence", test_chunked_wan22);
   g_test_add_func ("/vae/decoder/push-hands-out-frames", test_decoder_push_frames);
+  g_test_add_func ("/vae/partial-outputs/wan21-equal-input-caches", test_taps_wan21_equal_input_caches);
+  g_test_add_func ("/vae/partial-outputs/wan22-equal-input-caches", test_taps_wan22_equal_input_caches);
+  g_test_add_func ("/vae/partial-outputs/chunked-equals-whole-sequence", test_taps_chunked_equal_whole);
+  g_test_add_func ("/vae/partial-outputs/plan-takes-less", test_taps_plan_takes_less);
   g_test_add_func ("/vae/determinism/across-thread-counts", test_same_across_thread_counts);
   g_test_add_func ("/vae/run/progress-and-cancel", test_progress_and_cancel);
   g_test_add_func ("/vae/memory/decode-bounded-over-time", test_memory_bounded_over_time);
