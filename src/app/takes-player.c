@@ -16,17 +16,23 @@
  *
  * Seeks aim at the middle of a frame: the decoder keeps the frame that covers
  * that time, and compositor's output frames then start mid-frame too, so the
- * frame every input shows is the one covering the output's start. One take
- * loops by segment seeks, without a flush. Compositor cannot: after a
- * segment seek that does not flush it ends its output (GStreamer 1.22), so
- * composited takes loop forwards each on its own. The player's seek reaches
- * compositor without an end, and each take's branch is given the loop's end;
- * when a take's segment is done, that take alone seeks back to the loop's
- * start without a flush, and its new segment is made to start at the running
- * time where the loop begins again, so compositor sees one endless stream in
- * which every take shows the same frame. Output frames past the loop's end
- * are numbered back into it. Backwards, composited takes loop by a flushing
- * seek at the end.
+ * frame every input shows is the one covering the output's start.
+ *
+ * Forwards, a take loops by segment seeks without a flush, sent from its
+ * demuxer's thread the moment the demuxer has read the loop's last frame:
+ * the decoder then drains the last frames and goes straight on into the next
+ * pass, whose first frames are decoded while the ones before the seam still
+ * wait for their time, and the main thread never waits on the seek. Each new
+ * segment is made to start at the running time where the loop begins again
+ * (demuxers start it at the last frame's own time, which would show the two
+ * at once). One take's decoded segments also start at the start of their
+ * first frame, so that frame is shown as long as any other. Compositor
+ * cannot take a segment seek: without a flush it ends its output (GStreamer
+ * 1.22), so composited takes loop each on its own. The player's seek reaches
+ * compositor without an end, and each take's branch is given the loop's end,
+ * so compositor sees one endless stream in which every take shows the same
+ * frame; output frames past the loop's end are numbered back into it.
+ * Backwards, a take loops by a flushing seek at the end.
  */
 #include "config.h"
 
@@ -46,7 +52,7 @@
 #define NO_VIDEO_MESSAGE "takes-player-no-video"
 #define BRANCH_KEY "takes-player-branch"
 #define LOOP_MESSAGE "takes-player-loop"
-#define BRANCH_LOOP_MESSAGE "takes-player-branch-loop"
+#define SEAM_FAILED_MESSAGE "takes-player-seam-failed"
 #define FIT_STEP 64
 
 typedef enum
@@ -64,6 +70,8 @@ typedef struct
   GMutex lock;
   GWeakRef player;
   GstSample *pending;
+  gboolean pending_played;           /* rendered while playing, not prerolled */
+  GstClockTimeDiff pending_lateness; /* how late it reached the sink */
   gboolean scheduled;
   GstBuffer *last_buffer; /* the preroll buffer, rendered again on play */
   guint64 replaced;
@@ -84,10 +92,27 @@ typedef struct
   gboolean have_video;
   /* A grid's forward loop (under lock): where this take's segment ends
    * (NONE when it does not loop on its own), the running time its next
-   * segment starts at (NONE: as it comes), and the seek it belongs to. */
+   * segment starts at (NONE: as it comes), the frames of the loop, where
+   * the seek that started it went, and the times the take has gone back. */
   GstClockTime loop_stop;
   GstClockTime next_base;
-  guint generation;
+  guint loop_first, loop_last, loop_from, loops;
+  /* A forward loop, of a single take or of a grid's take (under lock). The
+   * demuxer's thread sends the take back to seam_start as soon as it has
+   * read the last frame, so the next pass is decoded while the frames before
+   * the seam still wait for their time; 0 for seam_rate when the take does
+   * not loop that way. */
+  double seam_rate;
+  GstClockTime seam_start, seam_stop;
+  gboolean seam_failed; /* the demuxer refused that seek */
+  /* The decoded side of a single take, forwards (streaming thread only):
+   * the segment as passed on, where the last frame shown ends in running
+   * time (NONE after a flush), and the first buffer's clipped time to put
+   * back at the start of its frame. */
+  int fps_n, fps_d;
+  GstSegment segment;
+  GstClockTime end_rt;
+  GstClockTime clipped_pts, frame_pts;
 } Branch;
 
 struct _TakesPlayer
@@ -123,8 +148,6 @@ struct _TakesPlayer
   TakesCompareLayout *plan;                   /* the grid's, from the probed takes */
   Branch *branches[TAKES_PLAYER_MAX_SOURCES]; /* owned by their bins */
   gboolean branch_looping;                    /* the grid loops forwards, each take on its own */
-  guint loop_from;                            /* where the seek that started the loop went */
-  guint loops[TAKES_PLAYER_MAX_SOURCES];      /* times each take has gone back */
   GstElement *compare;                        /* the grid's compare bin, owned by the pipeline */
   GPtrArray *size_filters;                    /* the capsfilters that set one take's size */
   int full_width, full_height;                /* a frame at 1:1 */
@@ -156,6 +179,7 @@ struct _TakesPlayer
   int fps_n, fps_d;
   guint sequence_index;
   guint64 rendered;
+  guint64 late;
 };
 
 G_DEFINE_FINAL_TYPE (TakesPlayer, takes_player, GTK_TYPE_WIDGET)
@@ -167,6 +191,14 @@ G_DEFINE_ENUM_TYPE (TakesPlayerState,
                     G_DEFINE_ENUM_VALUE (TAKES_PLAYER_STATE_PAUSED, "paused"),
                     G_DEFINE_ENUM_VALUE (TAKES_PLAYER_STATE_PLAYING, "playing"),
                     G_DEFINE_ENUM_VALUE (TAKES_PLAYER_STATE_ERROR, "error"))
+
+enum
+{
+  FRAME_SHOWN,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 enum
 {
@@ -370,7 +402,7 @@ show_error (TakesPlayer *self, GError *error)
 /* Showing frames (main thread) */
 
 static void
-show_sample (TakesPlayer *self, GstSample *sample)
+show_sample (TakesPlayer *self, GstSample *sample, gboolean played, GstClockTimeDiff lateness)
 {
   GstBuffer *buffer = gst_sample_get_buffer (sample);
   GstCaps *caps = gst_sample_get_caps (sample);
@@ -441,6 +473,17 @@ show_sample (TakesPlayer *self, GstSample *sample)
       frame = first + (frame - last - 1) % (last - first + 1);
     set_frame (self, MIN (frame, last_frame (self)));
   }
+  if (played)
+    {
+      guint64 due = 0;
+
+      if (GST_BUFFER_PTS_IS_VALID (buffer) && segment != NULL)
+        gst_segment_to_running_time_full (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer), &due);
+      if (lateness > (GstClockTimeDiff)TAKES_PLAYER_LATE_NS)
+        self->late++;
+      g_signal_emit (self, signals[FRAME_SHOWN], 0, self->frame, (gint64)(due / GST_USECOND),
+                     (gint64)(lateness / GST_USECOND));
+    }
 }
 
 static gboolean
@@ -449,21 +492,25 @@ deliver_cb (gpointer data)
   Mailbox *box = data;
   g_autoptr (TakesPlayer) self = g_weak_ref_get (&box->player);
   g_autoptr (GstSample) sample = NULL;
+  gboolean played;
+  GstClockTimeDiff lateness;
 
   g_mutex_lock (&box->lock);
   sample = g_steal_pointer (&box->pending);
+  played = box->pending_played;
+  lateness = box->pending_lateness;
   box->scheduled = FALSE;
   g_mutex_unlock (&box->lock);
 
   if (self != NULL && sample != NULL && self->mailbox == box && self->state != TAKES_PLAYER_STATE_ERROR)
-    show_sample (self, sample);
+    show_sample (self, sample, played, lateness);
   return G_SOURCE_REMOVE;
 }
 
 /* Streaming threads */
 
 static void
-post_sample (Mailbox *box, GstSample *sample, gboolean preroll)
+post_sample (Mailbox *box, GstSample *sample, gboolean preroll, GstClockTimeDiff lateness)
 {
   GstBuffer *buffer = gst_sample_get_buffer (sample);
   gboolean schedule = FALSE;
@@ -486,6 +533,8 @@ post_sample (Mailbox *box, GstSample *sample, gboolean preroll)
       gst_sample_unref (box->pending);
     }
   box->pending = sample;
+  box->pending_played = !preroll;
+  box->pending_lateness = lateness;
   if (!box->scheduled)
     schedule = box->scheduled = TRUE;
   g_mutex_unlock (&box->lock);
@@ -500,8 +549,25 @@ new_preroll_cb (GstAppSink *sink, gpointer user_data)
   GstSample *sample = gst_app_sink_pull_preroll (sink);
 
   if (sample != NULL)
-    post_sample (user_data, sample, TRUE);
+    post_sample (user_data, sample, TRUE, 0);
   return GST_FLOW_OK;
+}
+
+/* How far past its running time a buffer reaches the sink, which syncs on
+ * the clock: about 0 when the frame was ready in time. */
+static GstClockTimeDiff
+sample_lateness (GstAppSink *sink, GstSample *sample)
+{
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+  const GstSegment *segment = gst_sample_get_segment (sample);
+  g_autoptr (GstClock) clock = gst_element_get_clock (GST_ELEMENT (sink));
+  guint64 due = 0;
+
+  if (clock == NULL || buffer == NULL || segment == NULL || !GST_BUFFER_PTS_IS_VALID (buffer)
+      || gst_segment_to_running_time_full (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer), &due) <= 0)
+    return 0;
+  return GST_CLOCK_DIFF ((GstClockTime)due + gst_element_get_base_time (GST_ELEMENT (sink)),
+                         gst_clock_get_time (clock));
 }
 
 static GstFlowReturn
@@ -511,7 +577,7 @@ new_sample_cb (GstAppSink *sink, gpointer user_data)
 
   if (sample == NULL)
     return GST_FLOW_EOS;
-  post_sample (user_data, sample, FALSE);
+  post_sample (user_data, sample, FALSE, sample_lateness (sink, sample));
   return GST_FLOW_OK;
 }
 
@@ -582,6 +648,146 @@ decoded_no_more_pads_cb (GstElement *decodebin, gpointer user_data)
     post_no_video (branch->pipeline);
 }
 
+/* The demuxer has read a take's last frame and the decoder still holds the
+ * last few: the seek for the next pass goes from here, in the demuxer's own
+ * thread, so the decoder goes straight on into the next pass once it has
+ * drained. (From the main thread the seek would wait for this thread, which
+ * is blocked while the frames before the seam wait for their time, and the
+ * picture would stall meanwhile.) Each seek is a new event: demuxers ignore
+ * a seek whose number they have seen.
+ *
+ * A grid's take starts pass k where the output has shown the frames up to
+ * the loop's end once, from where the seek went, and then k − 1 whole
+ * loops; an eighth of a frame early, so rounding never puts a frame in the
+ * wrong output frame. */
+static GstPadProbeReturn
+demux_segment_done_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Branch *branch = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstEvent *seek = NULL;
+
+  if (event == NULL || GST_EVENT_TYPE (event) != GST_EVENT_SEGMENT_DONE)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&branch->lock);
+  if (branch->seam_rate > 0 && !branch->closing && GST_CLOCK_TIME_IS_VALID (branch->loop_stop))
+    {
+      guint64 eighths;
+
+      branch->loops++;
+      eighths = 8
+                    * ((guint64)(branch->loop_last - branch->loop_from + 1)
+                       + (guint64)(branch->loops - 1) * (branch->loop_last - branch->loop_first + 1))
+                - 1;
+      branch->next_base
+          = (GstClockTime)((double)gst_util_uint64_scale (eighths, (guint64)branch->fps_d * GST_SECOND,
+                                                          8 * (guint64)branch->fps_n)
+                           / branch->seam_rate);
+    }
+  if (branch->seam_rate > 0 && !branch->closing)
+    seek = gst_event_new_seek (branch->seam_rate, GST_FORMAT_TIME,
+                               GST_SEEK_FLAG_ACCURATE | GST_SEEK_FLAG_SEGMENT, GST_SEEK_TYPE_SET,
+                               (gint64)branch->seam_start, GST_SEEK_TYPE_SET,
+                               GST_CLOCK_TIME_IS_VALID (branch->seam_stop) ? (gint64)branch->seam_stop : -1);
+  g_mutex_unlock (&branch->lock);
+  /* A demuxer that cannot seek from its own thread leaves the loop to the
+   * main thread, as before the seam was moved here. */
+  if (seek != NULL && !gst_pad_send_event (pad, seek))
+    {
+      g_mutex_lock (&branch->lock);
+      branch->seam_failed = TRUE;
+      g_mutex_unlock (&branch->lock);
+      gst_element_post_message (branch->bin,
+                                gst_message_new_application (GST_OBJECT (branch->bin),
+                                                             gst_structure_new_empty (SEAM_FAILED_MESSAGE)));
+    }
+  return GST_PAD_PROBE_OK;
+}
+
+/* Seeks aim at the middle of a frame, and the decoder clips the first frame
+ * to start there; forwards, the segment is moved back to the start of that
+ * frame and the frame's time put back, so it is shown for as long as any
+ * other. A segment that follows another without a flush (the next pass of
+ * a loop) starts where the last frame before it ends in running time:
+ * demuxers start it at that frame's own time, which would show the two at
+ * once. */
+static GstPadProbeReturn
+single_decoded_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Branch *branch = user_data;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+      GstClockTime pts = GST_BUFFER_PTS (buffer);
+      guint64 rt;
+
+      if (!GST_CLOCK_TIME_IS_VALID (pts) || branch->segment.rate < 0)
+        return GST_PAD_PROBE_OK;
+      if (GST_CLOCK_TIME_IS_VALID (branch->clipped_pts) && pts == branch->clipped_pts)
+        {
+          buffer = gst_buffer_make_writable (buffer);
+          if (GST_BUFFER_DURATION_IS_VALID (buffer))
+            GST_BUFFER_DURATION (buffer) += pts - branch->frame_pts;
+          GST_BUFFER_PTS (buffer) = pts = branch->frame_pts;
+          GST_PAD_PROBE_INFO_DATA (info) = buffer;
+        }
+      branch->clipped_pts = GST_CLOCK_TIME_NONE;
+      if (gst_segment_to_running_time_full (&branch->segment, GST_FORMAT_TIME, pts, &rt) > 0)
+        branch->end_rt = rt
+                         + (GstClockTime)(gst_util_uint64_scale ((guint64)branch->fps_d, GST_SECOND,
+                                                                 (guint64)branch->fps_n)
+                                          / branch->segment.rate);
+      return GST_PAD_PROBE_OK;
+    }
+  if (GST_PAD_PROBE_INFO_EVENT (info) == NULL)
+    return GST_PAD_PROBE_OK;
+  switch (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)))
+    {
+      case GST_EVENT_FLUSH_STOP:
+        branch->end_rt = GST_CLOCK_TIME_NONE;
+        branch->clipped_pts = GST_CLOCK_TIME_NONE;
+        break;
+      case GST_EVENT_SEGMENT:
+        {
+          GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+          const GstSegment *segment;
+          GstEvent *replacement;
+          guint64 frame;
+          GstClockTime shift;
+
+          gst_event_parse_segment (event, &segment);
+          gst_segment_copy_into (segment, &branch->segment);
+          if (segment->format != GST_FORMAT_TIME || segment->rate < 0 || branch->fps_n <= 0)
+            {
+              branch->end_rt = GST_CLOCK_TIME_NONE;
+              break;
+            }
+          frame = gst_util_uint64_scale (segment->time, (guint64)branch->fps_n,
+                                         (guint64)branch->fps_d * GST_SECOND);
+          shift
+              = segment->time
+                - gst_util_uint64_scale (frame, (guint64)branch->fps_d * GST_SECOND, (guint64)branch->fps_n);
+          shift = MIN (shift, segment->start);
+          branch->clipped_pts = segment->start;
+          branch->frame_pts = segment->start - shift;
+          branch->segment.start -= shift;
+          branch->segment.time -= shift;
+          branch->segment.position = branch->segment.start;
+          if (GST_CLOCK_TIME_IS_VALID (branch->end_rt))
+            branch->segment.base = branch->end_rt;
+          replacement = gst_event_new_segment (&branch->segment);
+          gst_event_set_seqnum (replacement, gst_event_get_seqnum (event));
+          gst_event_unref (event);
+          GST_PAD_PROBE_INFO_DATA (info) = replacement;
+          break;
+        }
+      default:
+        break;
+    }
+  return GST_PAD_PROBE_OK;
+}
+
 /* The first video stream is decoded; other streams are read and dropped, so
  * the demuxer never stalls on an unlinked pad. */
 static void
@@ -607,6 +813,7 @@ stream_cb (GstPad *pad, GstCaps *caps, gpointer user_data)
           (_ ("The GStreamer element decodebin is missing. Install gstreamer1.0-plugins-base.")), (NULL));
       return;
     }
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, demux_segment_done_cb, branch, NULL);
   g_signal_connect (decodebin, "pad-added", G_CALLBACK (decoded_pad_added_cb), branch);
   g_signal_connect (decodebin, "no-more-pads", G_CALLBACK (decoded_no_more_pads_cb), branch);
   takes_media_plug_add (branch->bin, decodebin);
@@ -628,9 +835,8 @@ streams_done_cb (gpointer user_data)
     post_no_video (branch->pipeline);
 }
 
-/* The demuxer posts SEGMENT_DONE as soon as it has read the last frame,
- * while the decoder still holds a few; its SEGMENT_DONE event reaches the
- * sink after the decoder has drained them, which is when to loop. */
+/* A SEGMENT_DONE event reaches the sink after the decoder has drained the
+ * last frames, which is when a take playing backwards loops. */
 static GstPadProbeReturn
 segment_done_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -692,8 +898,8 @@ branch_seek_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 /* A take's segment done goes no further (compositor would end on it); the
- * main thread sends the take back. Its next segment is moved to where the
- * loop begins again in running time. */
+ * demuxer's thread has sent the take back. Its next segment is moved to
+ * where the loop begins again in running time. A flush starts over. */
 static GstPadProbeReturn
 branch_event_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -705,13 +911,11 @@ branch_event_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     return GST_PAD_PROBE_OK;
   g_mutex_lock (&branch->lock);
   if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT_DONE && GST_CLOCK_TIME_IS_VALID (branch->loop_stop))
+    ret = GST_PAD_PROBE_DROP;
+  else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
     {
-      gst_element_post_message (
-          branch->bin, gst_message_new_application (
-                           GST_OBJECT (branch->bin),
-                           gst_structure_new (BRANCH_LOOP_MESSAGE, "index", G_TYPE_UINT, branch->index,
-                                              "generation", G_TYPE_UINT, branch->generation, NULL)));
-      ret = GST_PAD_PROBE_DROP;
+      branch->next_base = GST_CLOCK_TIME_NONE;
+      branch->loops = 0;
     }
   else if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT && GST_CLOCK_TIME_IS_VALID (branch->next_base))
     {
@@ -741,12 +945,23 @@ add_branch (TakesPlayer *self, guint index, GstPad *target, GError **error)
   g_mutex_init (&branch->lock);
   branch->loop_stop = GST_CLOCK_TIME_NONE;
   branch->next_base = GST_CLOCK_TIME_NONE;
+  branch->seam_start = branch->seam_stop = GST_CLOCK_TIME_NONE;
+  branch->fps_n = self->fps_n;
+  branch->fps_d = self->fps_d;
+  gst_segment_init (&branch->segment, GST_FORMAT_TIME);
+  branch->end_rt = branch->clipped_pts = branch->frame_pts = GST_CLOCK_TIME_NONE;
   self->branches[index] = branch;
   if (self->layout == LAYOUT_GRID)
     {
       gst_pad_add_probe (target, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, branch_seek_cb, branch, NULL);
-      gst_pad_add_probe (target, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, branch_event_cb, branch, NULL);
+      gst_pad_add_probe (target, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
+                         branch_event_cb, branch, NULL);
     }
+  else if (self->layout == LAYOUT_SINGLE)
+    gst_pad_add_probe (target,
+                       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM
+                           | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
+                       single_decoded_cb, branch, NULL);
   branch->pipeline = self->pipeline;
   branch->bin = bin;
   branch->target = gst_object_ref (target);
@@ -1035,21 +1250,35 @@ send_seek (TakesPlayer *self, guint frame, gboolean flush)
   if (flush && self->layout == LAYOUT_GRID)
     {
       self->branch_looping = self->loop && self->rate > 0;
-      self->loop_from = frame;
       for (guint i = 0; i < self->n_infos; i++)
         {
           Branch *branch = self->branches[i];
 
-          self->loops[i] = 0;
           g_mutex_lock (&branch->lock);
           branch->loop_stop
               = self->branch_looping ? frame_late_ns (self, last_playable (self)) : GST_CLOCK_TIME_NONE;
           branch->next_base = GST_CLOCK_TIME_NONE;
-          branch->generation++;
+          branch->loop_first = first;
+          branch->loop_last = last_playable (self);
+          branch->loop_from = frame;
+          branch->loops = 0;
+          branch->seam_rate = self->branch_looping ? self->rate : 0.0;
+          branch->seam_start = frame_middle_ns (self, first);
+          branch->seam_stop = branch->loop_stop;
           g_mutex_unlock (&branch->lock);
         }
       if (self->branch_looping)
         stop = GST_CLOCK_TIME_NONE;
+    }
+  if (flush && self->layout == LAYOUT_SINGLE)
+    {
+      Branch *branch = self->branches[0];
+
+      g_mutex_lock (&branch->lock);
+      branch->seam_rate = self->loop && self->rate > 0 ? self->rate : 0.0;
+      branch->seam_start = frame_middle_ns (self, first);
+      branch->seam_stop = stop;
+      g_mutex_unlock (&branch->lock);
     }
   if (flush)
     mailbox_clear (self->mailbox);
@@ -1079,60 +1308,32 @@ seek_to_frame (TakesPlayer *self, guint frame)
     self->busy = TRUE;
 }
 
-static void
-loop_again (TakesPlayer *self)
-{
-  guint frame = self->rate > 0 ? first_playable (self) : last_playable (self);
-
-  /* Forwards, a segment seek loops without a gap. Backwards the decoder
-   * holds a whole group of pictures at the loop point, and a flushing seek
-   * is the way to show them all. */
-  if (self->rate > 0)
-    send_seek (self, frame, FALSE);
-  else
-    seek_to_frame (self, frame);
-}
-
-/* Sends one take of a grid back to the start of the loop. Pass k begins
- * where the output has shown the frames up to the loop's end once, from
- * where the seek went, and then k − 1 whole loops; an eighth of a frame
- * early, so rounding never puts a frame in the wrong output frame. */
-static void
-loop_branch (TakesPlayer *self, guint index, guint generation)
-{
-  Branch *branch;
-  guint first = first_playable (self), last = last_playable (self);
-  guint64 eighths;
-  GstClockTime base;
-  GstEvent *seek;
-
-  if (!self->branch_looping || index >= self->n_infos || self->loop_from > last)
-    return;
-  branch = self->branches[index];
-  g_mutex_lock (&branch->lock);
-  if (branch->generation != generation)
-    {
-      g_mutex_unlock (&branch->lock);
-      return;
-    }
-  self->loops[index]++;
-  eighths
-      = 8 * ((guint64)(last - self->loop_from + 1) + (guint64)(self->loops[index] - 1) * (last - first + 1))
-        - 1;
-  base = gst_util_uint64_scale (eighths, (guint64)self->fps_d * GST_SECOND, 8 * (guint64)self->fps_n);
-  branch->next_base = (GstClockTime)((double)base / self->rate);
-  g_mutex_unlock (&branch->lock);
-  seek = gst_event_new_seek (self->rate, GST_FORMAT_TIME, GST_SEEK_FLAG_ACCURATE | GST_SEEK_FLAG_SEGMENT,
-                             GST_SEEK_TYPE_SET, frame_middle_ns (self, first), GST_SEEK_TYPE_SET,
-                             frame_late_ns (self, last));
-  gst_pad_push_event (branch->target, seek);
-}
-
+/* Forwards, the demuxer's thread has already sent the take round again,
+ * unless the demuxer refused; then a segment seek from here loops, late.
+ * Backwards the decoder holds a whole group of pictures at the loop point,
+ * and a flushing seek is the way to show them all. */
 static void
 segment_done (TakesPlayer *self)
 {
+  if (self->rate > 0)
+    {
+      Branch *branch = self->branches[0];
+      gboolean failed;
+
+      g_mutex_lock (&branch->lock);
+      failed = branch->seam_failed;
+      branch->seam_failed = FALSE;
+      g_mutex_unlock (&branch->lock);
+      if (!failed)
+        return;
+      if (self->state == TAKES_PLAYER_STATE_PLAYING)
+        send_seek (self, first_playable (self), FALSE);
+      else
+        self->at_end = TRUE;
+      return;
+    }
   if (self->state == TAKES_PLAYER_STATE_PLAYING)
-    loop_again (self);
+    seek_to_frame (self, last_playable (self));
   else
     self->at_end = TRUE;
 }
@@ -1198,15 +1399,9 @@ bus_cb (GstBus *bus, GstMessage *message, gpointer user_data)
       case GST_MESSAGE_APPLICATION:
         if (gst_message_has_name (message, LOOP_MESSAGE))
           segment_done (self);
-        else if (gst_message_has_name (message, BRANCH_LOOP_MESSAGE))
-          {
-            const GstStructure *structure = gst_message_get_structure (message);
-            guint index = 0, generation = 0;
-
-            if (gst_structure_get_uint (structure, "index", &index)
-                && gst_structure_get_uint (structure, "generation", &generation))
-              loop_branch (self, index, generation);
-          }
+        else if (gst_message_has_name (message, SEAM_FAILED_MESSAGE) && self->layout == LAYOUT_GRID
+                 && self->state == TAKES_PLAYER_STATE_PLAYING)
+          seek_to_frame (self, first_playable (self));
         else if (gst_message_has_name (message, NO_VIDEO_MESSAGE))
           {
             GError *error = NULL;
@@ -1750,6 +1945,13 @@ takes_player_class_init (TakesPlayerClass *klass)
   widget_class->measure = takes_player_measure;
   widget_class->size_allocate = takes_player_size_allocate;
 
+  /* Emitted for every frame put on screen while playing (not for a paused
+   * frame): its number, its running time on the pipeline clock (µs since
+   * play began or the latest seek), and how many microseconds after that
+   * time it reached the sink. */
+  signals[FRAME_SHOWN] = g_signal_new ("frame-shown", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                       NULL, NULL, G_TYPE_NONE, 3, G_TYPE_UINT, G_TYPE_INT64, G_TYPE_INT64);
+
   properties[PROP_STATE]
       = g_param_spec_enum ("state", NULL, NULL, TAKES_TYPE_PLAYER_STATE, TAKES_PLAYER_STATE_EMPTY,
                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -2227,4 +2429,11 @@ takes_player_get_rendered_frames (TakesPlayer *self)
 {
   g_return_val_if_fail (TAKES_IS_PLAYER (self), 0);
   return self->rendered;
+}
+
+guint64
+takes_player_get_late_frames (TakesPlayer *self)
+{
+  g_return_val_if_fail (TAKES_IS_PLAYER (self), 0);
+  return self->late;
 }

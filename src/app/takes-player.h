@@ -122,5 +122,13 @@ char *takes_player_format_timecode (guint frame, int fps_n, int fps_d);
 /* Frames that reached the sink but were replaced before they were drawn. */
 guint64 takes_player_get_dropped_frames (TakesPlayer *self);
 guint64 takes_player_get_rendered_frames (TakesPlayer *self);
+/* A frame that reaches the sink this long after its time on the pipeline
+ * clock is late: a quarter of a frame at 24 fps. */
+#define TAKES_PLAYER_LATE_NS (10 * G_GUINT64_CONSTANT (1000000))
+/* Frames shown while playing that were late. The "frame-shown" signal
+ * (guint frame, gint64 due_us, gint64 late_us) gives every frame put on
+ * screen while playing: its number, its running time on the pipeline clock
+ * and how many microseconds after that it reached the sink. */
+guint64 takes_player_get_late_frames (TakesPlayer *self);
 
 G_END_DECLS

@@ -354,6 +354,92 @@ test_loop_range_in_step (Fixture *fixture, gconstpointer data)
   wait_settled (fixture->player);
 }
 
+typedef struct
+{
+  guint n_frames, wraps, n_skips;
+  int last;
+  gint64 last_due, worst_step_error, worst_late, worst_seam_late;
+} SeamWatch;
+
+static void
+seam_frame_cb (TakesPlayer *player, guint frame, gint64 due_us, gint64 lateness_us, SeamWatch *seam)
+{
+  double period_us = 1e6 / 24.0;
+
+  if (seam->last >= 0)
+    {
+      guint advance
+          = (int)frame > seam->last ? frame - (guint)seam->last : frame + N_FRAMES - (guint)seam->last;
+      gint64 error = ABS (due_us - seam->last_due - (gint64)(advance * period_us));
+
+      if (advance != 1)
+        {
+          g_test_message ("frame %u followed frame %d", frame, seam->last);
+          seam->n_skips += advance - 1;
+        }
+      if ((int)frame < seam->last)
+        {
+          seam->wraps++;
+          seam->worst_seam_late = MAX (seam->worst_seam_late, lateness_us);
+        }
+      seam->worst_step_error = MAX (seam->worst_step_error, error);
+    }
+  seam->worst_late = MAX (seam->worst_late, lateness_us);
+  seam->last = (int)frame;
+  seam->last_due = due_us;
+  seam->n_frames++;
+}
+
+static gboolean
+seam_wrapped_thrice (gpointer data)
+{
+  SeamWatch *seam = data;
+
+  return seam->wraps >= 3;
+}
+
+/* Each take of the pair loops on its own, sent back by its demuxer before
+ * its last frame is shown: over three loops the frames come in order, each
+ * due one frame period per frame after the one before, the seam included,
+ * the first of each pass reaching the sink before the next is due (unless
+ * the run dropped frames: a machine too busy with other work for that makes
+ * every frame late), and both sides always equal. A frame may go unshown
+ * only when the player counts it dropped (the main loop was held up). */
+static void
+test_loop_seam (Fixture *fixture, gconstpointer data)
+{
+  SeamWatch seam = { 0, 0, 0, -1, 0, 0, 0, 0 };
+  Watch watch;
+  gulong handler, seam_handler;
+  guint64 dropped;
+
+  show_pair (fixture);
+  takes_player_set_loop (fixture->player, TRUE);
+  wait_settled (fixture->player);
+  dropped = takes_player_get_dropped_frames (fixture->player);
+  watch_init (&watch, fixture, 2, 0, N_FRAMES - 1);
+  handler = g_signal_connect (fixture->player, "notify::frame", G_CALLBACK (watch_frame_cb), &watch);
+  seam_handler = g_signal_connect (fixture->player, "frame-shown", G_CALLBACK (seam_frame_cb), &seam);
+  takes_player_play (fixture->player);
+  g_assert_true (player_test_wait (seam_wrapped_thrice, &seam, TIMEOUT_S));
+  g_signal_handler_disconnect (fixture->player, handler);
+  g_signal_handler_disconnect (fixture->player, seam_handler);
+  takes_player_pause (fixture->player);
+  dropped = takes_player_get_dropped_frames (fixture->player) - dropped;
+  wait_settled (fixture->player);
+  g_test_message ("%u frames over %u loops, %u skipped and %" G_GUINT64_FORMAT
+                  " dropped, due times at most %.1f ms off, the latest %.1f ms late (after a seam %.1f ms)",
+                  seam.n_frames, seam.wraps, seam.n_skips, dropped, seam.worst_step_error / 1000.0,
+                  seam.worst_late / 1000.0, seam.worst_seam_late / 1000.0);
+  g_assert_cmpuint (seam.n_skips, <=, dropped);
+  g_assert_cmpint (seam.worst_step_error, <=, 1000);
+  if (dropped == 0)
+    g_assert_cmpint (seam.worst_seam_late, <, (gint64)(1e6 / 24.0));
+  g_assert_cmpuint (watch.n_unequal, ==, 0);
+  g_assert_cmpuint (watch.n_mismatch, ==, 0);
+  assert_cells_on_frame (fixture, 2, takes_player_get_frame (fixture->player));
+}
+
 static void
 test_four_way_grid (Fixture *fixture, gconstpointer data)
 {
@@ -508,6 +594,7 @@ main (int argc, char **argv)
   add ("/compare-view/sync/four-way-grid", test_four_way_grid);
   add ("/compare-view/sync/loop-keeps-playing", test_loop_keeps_playing);
   add ("/compare-view/sync/loop-range-stays-inside-in-step", test_loop_range_in_step);
+  add ("/compare-view/sync/loop-seam-in-order-on-time", test_loop_seam);
   add ("/compare-view/shuttle/reverse-keeps-sides-equal", test_reverse_keeps_sides_equal);
   add ("/compare-view/views/wipe-difference-toggle", test_views);
   add ("/compare-view/recipe/note-and-differences", test_note_and_differences);

@@ -4,6 +4,7 @@
 
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
+#include <math.h>
 
 #include "player-test-util.h"
 #include "takes-player.h"
@@ -307,6 +308,149 @@ test_whole_loop (Fixture *fixture, gconstpointer data)
   wait_settled (fixture->player);
 }
 
+typedef struct
+{
+  GArray *frames;    /* guint: every frame shown while playing, in order */
+  GArray *due;       /* gint64: the running time each was due at, µs */
+  GArray *lateness;  /* gint64: how late each reached the sink, µs */
+  guint first, last; /* the loop */
+  guint wraps;
+  guint n_mismatch; /* frames whose picture carried another number */
+} SeamWatch;
+
+static void
+seam_frame_cb (TakesPlayer *player, guint frame, gint64 due_us, gint64 lateness_us, SeamWatch *watch)
+{
+  if (watch->frames->len > 0 && frame < g_array_index (watch->frames, guint, watch->frames->len - 1))
+    watch->wraps++;
+  if (takes_player_paintable_get_texture (TAKES_PLAYER_PAINTABLE (takes_player_get_paintable (player)))
+          == NULL
+      || shown_frame (player) != (int)frame)
+    watch->n_mismatch++;
+  g_array_append_val (watch->frames, frame);
+  g_array_append_val (watch->due, due_us);
+  g_array_append_val (watch->lateness, lateness_us);
+}
+
+static gboolean
+seam_wrapped_thrice (gpointer data)
+{
+  SeamWatch *watch = data;
+
+  return watch->wraps >= 3;
+}
+
+/* Plays three times round the loop and checks what reached the screen: the
+ * frames of the loop in order (by the number each picture carries and the
+ * player reports), nothing outside it, and each due on the pipeline clock
+ * one frame period per frame after the one before, across the seam too.
+ * A frame may go unshown only when the player counts it dropped (the main
+ * loop was held up, which a busy machine does). The first frame of each
+ * pass must reach the sink before the next frame is due, unless the run
+ * dropped frames: a machine too busy with other work for that makes every
+ * frame late, the seam's with the rest. */
+static void
+play_loop_and_check (Fixture *fixture, guint first, guint last)
+{
+  SeamWatch watch = { g_array_new (FALSE, FALSE, sizeof (guint)),
+                      g_array_new (FALSE, FALSE, sizeof (gint64)),
+                      g_array_new (FALSE, FALSE, sizeof (gint64)),
+                      first,
+                      last,
+                      0,
+                      0 };
+  double period_us = 1e6 / 24.0 / fabs (takes_player_get_rate (fixture->player));
+  guint64 dropped = takes_player_get_dropped_frames (fixture->player);
+  guint skipped = 0, worst_frame = 0;
+  gulong handler;
+  gint64 worst = 0, worst_seam = 0;
+
+  handler = g_signal_connect (fixture->player, "frame-shown", G_CALLBACK (seam_frame_cb), &watch);
+  takes_player_play (fixture->player);
+  g_assert_true (player_test_wait (seam_wrapped_thrice, &watch, TIMEOUT_S));
+  g_signal_handler_disconnect (fixture->player, handler);
+  takes_player_pause (fixture->player);
+  dropped = takes_player_get_dropped_frames (fixture->player) - dropped;
+  wait_settled (fixture->player);
+
+  for (guint i = 0; i < watch.frames->len; i++)
+    {
+      guint frame = g_array_index (watch.frames, guint, i);
+      gint64 late = g_array_index (watch.lateness, gint64, i);
+
+      g_assert_cmpuint (frame, >=, first);
+      g_assert_cmpuint (frame, <=, last);
+      if (i > 0)
+        {
+          guint previous = g_array_index (watch.frames, guint, i - 1);
+          guint advance = frame > previous ? frame - previous : frame - first + last - previous + 1;
+          gint64 step = g_array_index (watch.due, gint64, i) - g_array_index (watch.due, gint64, i - 1);
+
+          if (advance != 1 || fabs ((double)step - advance * period_us) > 1000.0)
+            g_test_message ("frame %u (due %.1f ms after frame %u) came %u of %u, %.1f ms late", frame,
+                            step / 1000.0, previous, i, watch.frames->len, late / 1000.0);
+          g_assert_cmpfloat (fabs ((double)step - advance * period_us), <=, 1000.0);
+          skipped += advance - 1;
+          if (frame <= previous)
+            worst_seam = MAX (worst_seam, late);
+        }
+      if (late > worst)
+        {
+          worst = late;
+          worst_frame = frame;
+        }
+    }
+  g_test_message ("%u frames shown over %u loops of %u–%u, %u skipped and %" G_GUINT64_FORMAT
+                  " dropped, the latest (frame %u) %.1f ms after its time, the latest after a seam %.1f ms",
+                  watch.frames->len, watch.wraps, first, last, skipped, dropped, worst_frame, worst / 1000.0,
+                  worst_seam / 1000.0);
+  g_assert_cmpuint (skipped, <=, dropped);
+  g_assert_cmpuint (watch.n_mismatch, ==, 0);
+  if (dropped == 0)
+    g_assert_cmpfloat ((double)worst_seam, <, period_us);
+  g_array_unref (watch.frames);
+  g_array_unref (watch.due);
+  g_array_unref (watch.lateness);
+}
+
+static void
+test_loop_seam_whole (Fixture *fixture, gconstpointer data)
+{
+  open_clip (fixture);
+  takes_player_set_loop (fixture->player, TRUE);
+  wait_settled (fixture->player);
+  play_loop_and_check (fixture, 0, N_FRAMES - 1);
+  assert_on_frame (fixture->player, takes_player_get_frame (fixture->player));
+}
+
+static void
+test_loop_seam_range (Fixture *fixture, gconstpointer data)
+{
+  open_clip (fixture);
+  takes_player_set_loop_range (fixture->player, 13, 29);
+  takes_player_set_loop (fixture->player, TRUE);
+  wait_settled (fixture->player);
+  assert_on_frame (fixture->player, 13);
+  play_loop_and_check (fixture, 13, 29);
+
+  /* Steps and seeks still land exactly, inside the range. */
+  takes_player_seek_frame (fixture->player, 29);
+  wait_settled (fixture->player);
+  assert_on_frame (fixture->player, 29);
+  takes_player_step (fixture->player, -1);
+  wait_settled (fixture->player);
+  assert_on_frame (fixture->player, 28);
+  takes_player_step (fixture->player, 5);
+  wait_settled (fixture->player);
+  assert_on_frame (fixture->player, 29);
+
+  /* At double speed too. */
+  takes_player_set_rate (fixture->player, 2.0);
+  takes_player_seek_frame (fixture->player, 13);
+  wait_settled (fixture->player);
+  play_loop_and_check (fixture, 13, 29);
+}
+
 static void
 test_shuttle (Fixture *fixture, gconstpointer data)
 {
@@ -516,6 +660,8 @@ main (int argc, char **argv)
   add ("/player/play/pause-and-stop-at-end", test_play_pause);
   add ("/player/loop/in-out-range", test_loop_range);
   add ("/player/loop/whole-take", test_whole_loop);
+  add ("/player/loop/seam-whole-take-in-order-on-time", test_loop_seam_whole);
+  add ("/player/loop/seam-in-out-range-in-order-on-time", test_loop_seam_range);
   add ("/player/shuttle/jkl", test_shuttle);
   add ("/player/zoom/fit-and-actual-size", test_zoom);
   add ("/player/zoom/converts-to-shown-size", test_converts_to_shown_size);

@@ -5,10 +5,14 @@
  * one 1080p take. Clips are a few seconds of moving bars encoded to H.264 by
  * the media core, looped by the player, so the run lasts as long as asked.
  * Prints frames shown, frames dropped (reached the sink but replaced before
- * they were drawn), frames expected from the clock, CPU load (process
- * CPU time over wall time, per core) and CPU time per frame shown (the
- * figure least moved by other work on the machine), with the 4-way cost as
- * a ratio of the 1-way peer's.
+ * they were drawn), frames expected from the clock, frames late (reached
+ * the sink more than TAKES_PLAYER_LATE_NS after their time on the pipeline
+ * clock, as the first frame of a loop does when the next pass is not ready
+ * in time) with the latest one's delay, how many times of going round the
+ * loop showed its first frame late or not at all ("seams late", late/all),
+ * CPU load (process CPU time over wall time, per core) and CPU time per
+ * frame shown (the figure least moved by other work on the machine), with
+ * the 4-way cost as a ratio of the 1-way peer's.
  *
  *   xvfb-run -a ./bench-player [--seconds N]   (default 30 per run)
  *
@@ -32,7 +36,10 @@ typedef struct
   const char *name;
   guint n_sources;
   int width, height;
-  guint64 shown, dropped, expected;
+  guint64 shown, dropped, expected, late;
+  gint64 max_late_us;
+  guint seams, bad_seams; /* loops gone round; those whose first frame was late or not shown */
+  int last_frame;
   double cpu_load;
   double wall_s;
 } Run;
@@ -82,6 +89,19 @@ is_ready (TakesPlayer *player)
          || (state == TAKES_PLAYER_STATE_PAUSED && !takes_player_is_busy (player));
 }
 
+static void
+frame_shown_cb (TakesPlayer *player, guint frame, gint64 due_us, gint64 lateness_us, Run *run)
+{
+  run->max_late_us = MAX (run->max_late_us, lateness_us);
+  if (run->last_frame >= 0 && (int)frame < run->last_frame)
+    {
+      run->seams++;
+      if (frame != 0 || lateness_us > (gint64)(TAKES_PLAYER_LATE_NS / 1000))
+        run->bad_seams++;
+    }
+  run->last_frame = (int)frame;
+}
+
 static gboolean
 run_one (Run *run, const char *const *paths, double seconds, GError **error)
 {
@@ -89,7 +109,8 @@ run_one (Run *run, const char *const *paths, double seconds, GError **error)
   TakesPlayer *player = TAKES_PLAYER (takes_player_new ());
   gint64 start, end;
   double cpu_start;
-  guint64 rendered_start, dropped_start;
+  guint64 rendered_start, dropped_start, late_start;
+  gulong handler;
   gboolean ok = TRUE;
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
@@ -110,6 +131,8 @@ run_one (Run *run, const char *const *paths, double seconds, GError **error)
 
   rendered_start = takes_player_get_rendered_frames (player);
   dropped_start = takes_player_get_dropped_frames (player);
+  late_start = takes_player_get_late_frames (player);
+  handler = g_signal_connect (player, "frame-shown", G_CALLBACK (frame_shown_cb), run);
   cpu_start = cpu_seconds ();
   start = g_get_monotonic_time ();
   end = start + (gint64)(seconds * G_USEC_PER_SEC);
@@ -119,6 +142,8 @@ run_one (Run *run, const char *const *paths, double seconds, GError **error)
   run->wall_s = (double)(g_get_monotonic_time () - start) / G_USEC_PER_SEC;
   run->cpu_load = (cpu_seconds () - cpu_start) / run->wall_s / g_get_num_processors ();
   takes_player_pause (player);
+  g_signal_handler_disconnect (player, handler);
+  run->late = takes_player_get_late_frames (player) - late_start;
   run->shown = takes_player_get_rendered_frames (player) - rendered_start;
   run->dropped = takes_player_get_dropped_frames (player) - dropped_start;
   run->expected = (guint64)(run->wall_s * FPS);
@@ -142,9 +167,9 @@ main (int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- player playback benchmark");
   Run runs[] = {
-    { "1 × 720p (peer)", 1, 1280, 720, 0, 0, 0, 0, 0 },
-    { "4 × 720p compare grid", 4, 1280, 720, 0, 0, 0, 0, 0 },
-    { "1 × 1080p", 1, 1920, 1080, 0, 0, 0, 0, 0 },
+    { "1 × 720p (peer)", 1, 1280, 720, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0 },
+    { "4 × 720p compare grid", 4, 1280, 720, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0 },
+    { "1 × 1080p", 1, 1920, 1080, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0 },
   };
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -199,16 +224,20 @@ main (int argc, char **argv)
       return 1;
     }
 
-  g_print ("%-24s %8s %8s %8s %8s %10s %13s\n", "run", "seconds", "expected", "shown", "dropped", "cpu/core",
-           "cpu ms/frame");
+  g_print ("%-24s %8s %8s %8s %8s %6s %12s %11s %10s %13s\n", "run", "seconds", "expected", "shown",
+           "dropped", "late", "max late ms", "seams late", "cpu/core", "cpu ms/frame");
   for (gsize r = 0; r < G_N_ELEMENTS (runs); r++)
-    g_print ("%-24s %8.1f %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
-             " %9.0f%% %13.1f\n",
-             runs[r].name, runs[r].wall_s, runs[r].expected, runs[r].shown, runs[r].dropped,
-             100.0 * runs[r].cpu_load,
-             runs[r].shown > 0
-                 ? 1000.0 * runs[r].cpu_load * runs[r].wall_s * g_get_num_processors () / runs[r].shown
-                 : 0.0);
+    {
+      g_autofree char *seams = g_strdup_printf ("%u/%u", runs[r].bad_seams, runs[r].seams);
+
+      g_print ("%-24s %8.1f %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
+               " %6" G_GUINT64_FORMAT " %12.1f %11s %9.0f%% %13.1f\n",
+               runs[r].name, runs[r].wall_s, runs[r].expected, runs[r].shown, runs[r].dropped, runs[r].late,
+               runs[r].max_late_us / 1000.0, seams, 100.0 * runs[r].cpu_load,
+               runs[r].shown > 0
+                   ? 1000.0 * runs[r].cpu_load * runs[r].wall_s * g_get_num_processors () / runs[r].shown
+                   : 0.0);
+    }
   g_print ("4-way / 1-way CPU: %.2f×   1080p / 720p CPU: %.2f×   cores: %u\n",
            runs[0].cpu_load > 0 ? runs[1].cpu_load / runs[0].cpu_load : 0.0,
            runs[0].cpu_load > 0 ? runs[2].cpu_load / runs[0].cpu_load : 0.0, g_get_num_processors ());
