@@ -365,6 +365,37 @@ set_badge (Card *card, TakesTake *take)
   show_badge (card, text, style);
 }
 
+/* A card has room for a few words of the prompt. Pango shapes a whole
+ * paragraph before it ellipsizes it, so a prompt of a few hundred
+ * characters would cost that much shaping on every bind while scrolling:
+ * the label gets the first line, cut at CAPTION_MAX_CHARS and marked with an
+ * ellipsis (the tooltip has the whole prompt). */
+#define CAPTION_MAX_CHARS 48
+
+static void
+set_caption (Card *card, const char *prompt)
+{
+  const char *end = prompt;
+  glong n = 0;
+
+  while (*end != '\0' && *end != '\n' && n < CAPTION_MAX_CHARS)
+    {
+      end = g_utf8_next_char (end);
+      n++;
+    }
+  if (*end == '\0')
+    {
+      gtk_label_set_text (card->caption, prompt);
+      return;
+    }
+  {
+    g_autofree char *head = g_strndup (prompt, end - prompt);
+    g_autofree char *line = g_strconcat (head, "…", NULL);
+
+    gtk_label_set_text (card->caption, line);
+  }
+}
+
 static void
 bind_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGallery *self)
 {
@@ -394,7 +425,7 @@ bind_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGallery
   card->take_id = takes_take_get_id (take);
   /* Replaced, key included: the key lives in the card that shows the take. */
   g_hash_table_replace (self->cards, &card->take_id, card);
-  gtk_label_set_text (card->caption, takes_take_get_prompt (take));
+  set_caption (card, takes_take_get_prompt (take));
   set_tooltip (&card->caption_tooltip, takes_take_get_prompt (take));
   stars = format_stars (takes_take_get_rating (take));
   gtk_label_set_text (card->rating, stars);

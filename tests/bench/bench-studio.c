@@ -37,6 +37,14 @@ static const char *const subjects[] = {
   "一只熊猫在竹林里吃竹子",         "a street musician in the rain",  "热气球飞过山谷",
 };
 
+/* What the optimizer adds to a prompt: real prompts run to a few hundred
+ * characters, and a card shows only their start. */
+static const char *const details[] = {
+  "medium shot, slow dolly in, golden hour light, 35mm lens, shallow depth of field, warm colour grade, "
+  "rule of thirds, gentle wind moving the leaves, cinematic, high detail",
+  "中景，缓慢推镜，黄金时段光线，35毫米镜头，浅景深，暖色调，三分法构图，微风吹动树叶，电影感，细节丰富",
+};
+
 static TakesStore *
 make_library (const char *name, guint n)
 {
@@ -54,7 +62,8 @@ make_library (const char *name, guint n)
         {
           g_autoptr (TakesRecipe) recipe = takes_recipe_new ();
           g_autofree char *prompt
-              = g_strdup_printf ("%s, variant %u", subjects[i % G_N_ELEMENTS (subjects)], i);
+              = g_strdup_printf ("%s, %s, variant %u", subjects[i % G_N_ELEMENTS (subjects)],
+                                 details[i % G_N_ELEMENTS (details)], i);
           TakesTake *take;
 
           takes_recipe_set_prompt (recipe, prompt);
