@@ -182,6 +182,9 @@ setup_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGaller
 
   card->caption = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_ellipsize (card->caption, PANGO_ELLIPSIZE_END);
+  /* One line: its height does not depend on its width, which saves a
+   * height-for-width layout of the text on every bind. */
+  gtk_label_set_single_line_mode (card->caption, TRUE);
   gtk_label_set_xalign (card->caption, 0);
   gtk_label_set_max_width_chars (card->caption, 1);
   gtk_widget_set_hexpand (GTK_WIDGET (card->caption), TRUE);
