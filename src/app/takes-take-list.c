@@ -922,12 +922,6 @@ takes_take_list_edit_finish (TakesTakeList *self, GAsyncResult *result, GError *
 
 /* Deletes ------------------------------------------------------------------ */
 
-static void
-delete_ids_free (gpointer data)
-{
-  g_array_unref (data);
-}
-
 static gpointer
 run_delete (TakesStore *store, gpointer data, GError **error)
 {
@@ -985,7 +979,7 @@ takes_take_list_delete_async (TakesTakeList *self,
   g_array_append_vals (ids, take_ids, n_take_ids);
   job = g_task_new (self, NULL, delete_done_cb, g_steal_pointer (&task));
   g_task_set_source_tag (job, takes_take_list_delete_async);
-  g_task_set_task_data (job, ids, delete_ids_free);
+  g_task_set_task_data (job, ids, (GDestroyNotify)g_array_unref);
   pending_add (self);
   ensure_writer (self);
   worker_push (self->writer, job, run_delete, NULL);

@@ -1470,18 +1470,17 @@ alloc_cache (int channels, gint64 h, gint64 w, gboolean *ok)
 }
 
 static void
-tap_acc_init (const VaeTapConv *tc, TapAcc *ta, gint64 h, gint64 w, gboolean *ok)
+tap_acc_reset (TapAcc *ta)
 {
-  ta->acc = alloc_floats (2 * tc->cout * h * w, ok);
   ta->ring = 0;
   ta->any = FALSE;
 }
 
 static void
-tap_acc_reset (TapAcc *ta)
+tap_acc_init (const VaeTapConv *tc, TapAcc *ta, gint64 h, gint64 w, gboolean *ok)
 {
-  ta->ring = 0;
-  ta->any = FALSE;
+  ta->acc = alloc_floats (2 * tc->cout * h * w, ok);
+  tap_acc_reset (ta);
 }
 
 static void

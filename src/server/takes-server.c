@@ -449,16 +449,9 @@ journal_task (TakesServer *self, JsonObject *object, GDateTime *now)
       if (task->end_time == NULL)
         task->end_time = g_date_time_ref (now);
       age = MAX (g_date_time_difference (now, task->end_time), 0);
+      /* Its result file goes with the other results no task keeps. */
       if (age >= (GTimeSpan)self->task_lifetime * G_USEC_PER_SEC)
-        {
-          if (video != NULL && g_uuid_string_is_valid (id))
-            {
-              g_autofree char *path = result_path_for (self, task);
-
-              g_unlink (path);
-            }
-          return NULL;
-        }
+        return NULL;
       task->ended_monotonic = g_get_monotonic_time () - age;
     }
   if (task->status == TASK_SUCCEEDED)
