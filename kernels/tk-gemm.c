@@ -18,9 +18,10 @@
  * is streamed once per block for all threads together, so the larger the
  * block the closer the product gets to the F32 rate.
  *
- * With AVX-512 two more products take over where the split cblas call is
- * weakest: few rows of x (the weight streamed once, see use_gemv) and F32
- * weights with up to OWN_MAX_ROWS rows (tk's blocked product, see use_own).
+ * With AVX-512 two more products take over from the split cblas calls: few
+ * rows of x (the weight streamed once, see use_gemv) and more rows (tk's
+ * blocked product, see use_own), which converts a narrow weight one packed
+ * panel at a time.
  */
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -68,8 +69,6 @@
  * of W per task (a multiple of TK_PANEL_NR). */
 #define OWN_KC 256
 #define OWN_NC (8 * TK_PANEL_NR)
-/* Most rows of x the blocked product takes (see use_own). */
-#define OWN_MAX_ROWS 512
 /* Groups of W rows per piece of the few-rows product. */
 #define GEMV_PIECE 16
 
@@ -752,7 +751,7 @@ typedef struct
   int use_avx2;
   int64_t m, k, ldx, mp; /* mp: m rounded up to TK_PANEL_MR */
   const float *x;
-  const float *w;
+  const weight_info *w;
   int64_t n, nc;
   const float *bias;
   float beta;
@@ -760,6 +759,8 @@ typedef struct
   int64_t ldy;
   float *xp;    /* per KC block of columns, mp × kc floats of x panels */
   float **pack; /* per slot: OWN_NC × OWN_KC floats */
+  float **rows; /* per slot: room for TK_PANEL_NR × OWN_KC floats, the
+                 * converted rows of a narrow weight before packing */
 } own_job;
 
 /* Item = one x panel of one KC block. */
@@ -779,6 +780,29 @@ own_pack_x_cb (void *data, int64_t start, int64_t end, int thread_index)
       pack_rows (job->x + i0 * job->ldx + k0, job->ldx, rows, kc, TK_PANEL_MR,
                  job->xp + k0 * job->mp + i0 * kc, job->use_avx2);
     }
+}
+
+/* Rows [j, j + rows) of W, columns [k0, k0 + kc), packed as a panel; a
+ * narrow weight is converted a row at a time into tmp first, so the whole
+ * product never holds more of it in F32 than one panel. */
+static void
+pack_w (const own_job *job, int64_t j, int64_t rows, int64_t k0, int64_t kc, float *dst, float *tmp)
+{
+  const weight_info *w = job->w;
+
+  if (w->dtype == TK_DTYPE_F32)
+    {
+      pack_rows ((const float *)w->data + j * w->k + k0, w->k, rows, kc, TK_PANEL_NR, dst, job->use_avx2);
+      return;
+    }
+  {
+    size_t esize = tk_dtype_size (w->dtype);
+
+    for (int64_t r = 0; r < rows; r++)
+      tk_convert_to_f32 (w->dtype, w->data + ((size_t)(j + r) * (size_t)w->k + (size_t)k0) * esize,
+                         tmp + r * kc, (size_t)kc, w->scale);
+    pack_rows (tmp, kc, rows, kc, TK_PANEL_NR, dst, job->use_avx2);
+  }
 }
 
 /* Task = job->nc rows of W against all of x. */
@@ -812,9 +836,8 @@ own_task_cb (void *data, int64_t start, int64_t end, int thread_index)
           const float *xb = job->xp + k0 * job->mp;
 
           for (int64_t j0 = 0; j0 < nb; j0 += TK_PANEL_NR)
-            pack_rows (job->w + (n0 + j0) * job->k + k0, job->k,
-                       nb - j0 < TK_PANEL_NR ? nb - j0 : TK_PANEL_NR, kc, TK_PANEL_NR, wp + j0 * kc,
-                       job->use_avx2);
+            pack_w (job, n0 + j0, nb - j0 < TK_PANEL_NR ? nb - j0 : TK_PANEL_NR, k0, kc, wp + j0 * kc,
+                    job->rows[thread_index]);
           for (int64_t i0 = 0; i0 < job->m; i0 += TK_PANEL_MR)
             {
               int rows = (int)(job->m - i0 < TK_PANEL_MR ? job->m - i0 : TK_PANEL_MR);
@@ -847,13 +870,14 @@ linear_own (tk_gemm_ws *ws,
                   .use_avx2 = tk_isa_active () >= TK_ISA_AVX2,
                   .k = w->k,
                   .ldx = ldx,
-                  .w = (const float *)w->data,
+                  .w = w,
                   .n = w->n,
                   .bias = bias,
                   .beta = beta,
                   .ldy = ldy,
                   .xp = ws->shared,
-                  .pack = ws->pack };
+                  .pack = ws->pack,
+                  .rows = ws->slot };
 
   /* As many tasks as fit OWN_NC rows, rounded up to a multiple of the
    * threads and spread evenly, so the last round keeps every thread busy. */
@@ -1150,19 +1174,18 @@ use_gemv (int64_t m, const weight_info *w, tk_sbgemm_fn sbgemm)
 #endif
 }
 
-/* The blocked product replaces the split cblas_sgemm for F32 weights with
- * AVX-512, in pool mode, from the pool's owner with a slot per thread, up
- * to OWN_MAX_ROWS rows of x. On one core (thread CPU time, k = 1536 to
- * 5120) it runs 1.1 to 1.3 times OpenBLAS's rate at 17 to 64 rows, level
- * with it (within 5 %) from 200 to 768 rows and about 5 % behind at 1,024,
- * so the rows where its shared packing and even split pay are the few
- * hundred of text encoding and the 512-row bench shapes; bigger products
- * stay with OpenBLAS. */
+/* The blocked product replaces the split cblas calls with AVX-512, in pool
+ * mode, from the pool's owner with a slot per thread. At the models' widths
+ * on two cores (bench-gemm) it runs 1.1 to 1.2 times OpenBLAS's own
+ * threaded rate from 512 to 2,048 rows: all threads share one packed copy
+ * of x and split the weight evenly, where OpenBLAS's threads each pack
+ * their own part of both operands. A narrow weight is converted as it is
+ * packed, so it costs hardly more than an F32 one. */
 static int
-use_own (const tk_gemm_ws *ws, tk_pool *pool, int64_t m)
+use_own (const tk_gemm_ws *ws, tk_pool *pool)
 {
-  return pool != NULL && tk_pool_size (pool) <= ws->n_slots && m <= OWN_MAX_ROWS
-         && tk_isa_active () >= TK_ISA_AVX512 && atomic_load (&threading) == TK_GEMM_THREADS_POOL;
+  return pool != NULL && tk_pool_size (pool) <= ws->n_slots && tk_isa_active () >= TK_ISA_AVX512
+         && atomic_load (&threading) == TK_GEMM_THREADS_POOL;
 }
 
 static tk_status
@@ -1196,7 +1219,9 @@ linear_run (tk_gemm_ws *ws,
       tk_pool_parallel_for_dynamic (pool, (info.n + GEMV_W - 1) / GEMV_W, GEMV_PIECE, gemv_cb, &job);
       return TK_OK;
     }
-  if (info.dtype == TK_DTYPE_F32 && use_own (ws, pool, m))
+  /* A BF16 weight that cblas_sbgemm multiplies stays with it (see
+   * use_gemv). */
+  if (use_own (ws, pool) && !(info.dtype == TK_DTYPE_BF16 && sbgemm != NULL))
     {
       linear_own (ws, pool, m, x, ldx, &info, bias, beta, y, ldy);
       return TK_OK;

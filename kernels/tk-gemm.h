@@ -29,17 +29,19 @@
  *   - up to 16 rows (the time embedding, text for one prompt): each row of
  *     W, in any dtype, is read once and converted in registers against all
  *     rows of x, the rows of W split over the pool; bound by memory;
- *   - 17 to 512 rows with an F32 weight, in pool mode with a slot per pool
- *     thread: tk's own blocked product on the panel kernel of tk-conv.h, x
- *     packed once for all threads in the workspace;
- *   - otherwise cblas_sgemm as described above.
+ *   - 17 rows or more, in pool mode with a slot per pool thread: tk's own
+ *     blocked product on the panel kernel of tk-conv.h, x packed once for
+ *     all threads in the workspace (1024 rows at a time), a narrow weight
+ *     converted one packed panel (48 rows × 256 columns) at a time;
+ *   - otherwise cblas_sgemm as described above, a narrow weight converted
+ *     block by block (up to 1024 rows of W at a time) into the workspace's
+ *     buffer.
  *
- * Weights in F16, BF16 or F8 are converted block by block (up to 1024 rows of
- * W at a time) into the workspace's buffer, so no F32 copy of a whole weight
- * is ever made. Where OpenBLAS exports cblas_sbgemm and the CPU has
- * AVX512_BF16, BF16 weights are multiplied with it instead (activations
- * rounded to BF16, as the official code does under autocast); everywhere else
- * the result is the F32 product of the exactly converted weights.
+ * So no F32 copy of a whole F16, BF16 or F8 weight is ever made. Where
+ * OpenBLAS exports cblas_sbgemm and the CPU has AVX512_BF16, BF16 weights
+ * are multiplied with it instead (activations rounded to BF16, as the
+ * official code does under autocast); everywhere else the result is the F32
+ * product of the exactly converted weights.
  */
 #ifndef TK_GEMM_H
 #define TK_GEMM_H

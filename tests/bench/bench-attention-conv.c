@@ -13,11 +13,13 @@
  *     an already built im2col matrix (a slab of it for large frames), the
  *     faster of raw OpenBLAS and tk_gemm_f32. Target: at least 0.6×.
  *   - PyTorch (torch.nn.functional scaled dot-product attention and conv3d)
- *     on the same shapes and thread count, run by /usr/bin/python3 for each
- *     shape right after tk's rounds, so both meet much the same load.
+ *     on the same shapes and thread count, run by /usr/bin/python3 as a
+ *     separate process that takes its turn in every round, so both meet
+ *     the same load.
  *
- * Each figure is the best of at least three rounds that run every variant
- * once (so load from other processes falls on all alike), after a warm-up.
+ * Each figure is the median of at least seven rounds that run every
+ * variant once (so load from other processes falls on all alike), after a
+ * warm-up; each ratio is the median of the ratios within each round.
  * Usage: bench-attention-conv [--quick] [--threads N] [--min-seconds S]
  *                             [--shape NAME]…
  * --shape (repeatable) runs only the named shapes of either section, so a
@@ -26,6 +28,7 @@
  */
 #include "config.h"
 
+#include "bench-peer.h"
 #include "tk-attention.h"
 #include "tk-conv.h"
 #include "tk-gemm.h"
@@ -119,24 +122,37 @@ use_blas_threads (int n)
     blas_set_threads (n);
 }
 
-/* ---- interleaved best-of timing ---- */
+/* ---- interleaved timing ---- */
 
 typedef void (*run_fn) (void *ctx);
 
 typedef struct
 {
-  run_fn fn;
+  run_fn fn; /* NULL: the PyTorch peer's turn */
   void *ctx;
   int blas_threads; /* OpenBLAS's threads for this variant; 0: runs on the pool */
 } variant;
 
-#define MAX_VARIANTS 3
+#define MAX_VARIANTS 4
+
+/* The PyTorch peer, or NULL; peer_ready while it has the current shape. */
+static bench_peer *peer;
+static int peer_ready;
 
 static double
 time_one (const variant *v)
 {
   double t0;
 
+  if (v->fn == NULL)
+    {
+      if (!peer_ready)
+        return 0.0;
+      t0 = bench_peer_run (peer, "run");
+      if (t0 < 0.0)
+        peer_ready = 0;
+      return t0 < 0.0 ? 0.0 : t0;
+    }
   if (v->blas_threads > 0)
     use_blas_threads (v->blas_threads);
   t0 = now ();
@@ -152,17 +168,41 @@ time_one (const variant *v)
   return t0;
 }
 
-static void
-measure (const variant *v, int n, double min_seconds, double *best)
+/* The median, not the best: on a shared machine a lucky round can run at
+ * twice the usual speed, so the best of a few rounds says more about luck
+ * than about the code. */
+#define MIN_ROUNDS 7
+#define MAX_ROUNDS 256
+
+/* Each variant's time in each round of the last measure (). */
+static double times[MAX_VARIANTS][MAX_ROUNDS];
+static int n_rounds;
+
+/* The median over the last rounds of the smaller of variant a's and b's
+ * time (b < 0: a's alone) over variant c's in the same round. A ratio taken
+ * within each round compares runs that met the same conditions, so it holds
+ * still when the machine's speed changes between rounds. */
+static double
+median_ratio (int a, int b, int c)
 {
-  double spent[MAX_VARIANTS] = { 0 };
+  double r[MAX_ROUNDS];
+
+  for (int i = 0; i < n_rounds; i++)
+    r[i] = (b >= 0 && times[b][i] < times[a][i] ? times[b][i] : times[a][i]) / times[c][i];
+  return bench_median (r, n_rounds);
+}
+
+static void
+measure (const variant *v, int n, double min_seconds, double *median)
+{
+  double spent[MAX_VARIANTS] = { 0 }, start;
   int rounds = 0, done;
 
+  /* The peer warmed up when it set the shape up. */
   for (int i = 0; i < n; i++)
-    {
+    if (v[i].fn != NULL)
       time_one (&v[i]);
-      best[i] = INFINITY;
-    }
+  start = now ();
   do
     {
       done = 1;
@@ -170,14 +210,24 @@ measure (const variant *v, int n, double min_seconds, double *best)
         {
           double t = time_one (&v[i]);
 
-          best[i] = t < best[i] ? t : best[i];
+          times[i][rounds] = t;
           spent[i] += t;
-          if (spent[i] < min_seconds)
+          if (spent[i] < min_seconds && (v[i].fn != NULL || peer_ready))
             done = 0;
         }
       rounds++;
     }
-  while (rounds < 3 || !done);
+  /* Short runs spend more time in the pauses between turns than in the
+   * runs, so the rounds also stop after a while of wall-clock time. */
+  while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || (!done && now () - start < 4.0 * min_seconds * n)));
+  n_rounds = rounds;
+  for (int i = 0; i < n; i++)
+    {
+      double copy[MAX_ROUNDS];
+
+      memcpy (copy, times[i], (size_t)rounds * sizeof (double));
+      median[i] = bench_median (copy, rounds);
+    }
 }
 
 /* ---- peers ---- */
@@ -246,14 +296,6 @@ run_conv (void *data)
 
 /* ---- PyTorch ---- */
 
-typedef struct
-{
-  double seconds; /* 0 when the peer gave nothing */
-  char how[160];
-} torch_result;
-
-/* Set once the peer turned out to be missing, so it is reported once. */
-static int torch_unavailable;
 static int torch_faster, torch_compared;
 
 static char *
@@ -269,72 +311,36 @@ torch_script_path (void)
   return path;
 }
 
-/* Runs the PyTorch peer on one shape (spec as the script takes it) and fills
- * res; prints why the peer is unavailable the first time it is. */
+/* Hands the peer the next shape (spec as the script takes it); how gets
+ * the PyTorch function it runs, or stays empty. */
 static void
-run_torch (const char *spec, int threads, double min_seconds, torch_result *res)
+setup_torch (const char *spec, char *how, size_t how_size)
 {
-  char *script;
-  char cmd[1024], line[512];
-  FILE *p;
-  int status;
-
-  memset (res, 0, sizeof *res);
-  if (torch_unavailable)
+  how[0] = '\0';
+  peer_ready = 0;
+  if (peer == NULL)
     return;
-  script = torch_script_path ();
-  if (access ("/usr/bin/python3", X_OK) != 0 || access (script, R_OK) != 0)
+  peer_ready = bench_peer_setup (peer, spec, how, how_size) == 0;
+  if (!peer_ready)
     {
-      printf ("PyTorch peer unavailable: /usr/bin/python3 or %s is missing\n", script);
-      torch_unavailable = 1;
-      free (script);
-      return;
+      printf ("PyTorch peer could not set up %s: %s\n", spec, how);
+      how[0] = '\0';
     }
-  snprintf (cmd, sizeof cmd, "/usr/bin/python3 '%s' %d %.3f %s", script, threads, min_seconds, spec);
-  free (script);
-  fflush (stdout);
-  p = popen (cmd, "r");
-  if (p == NULL)
-    {
-      printf ("PyTorch peer unavailable: could not start /usr/bin/python3\n");
-      torch_unavailable = 1;
-      return;
-    }
-  while (fgets (line, sizeof line, p) != NULL)
-    {
-      char name[128];
-      double seconds;
-      int used = 0;
-
-      if (strncmp (line, "unavailable", 11) == 0)
-        {
-          printf ("PyTorch peer unavailable:%s", line + 11);
-          torch_unavailable = 1;
-          continue;
-        }
-      if (sscanf (line, "%127s %lf %n", name, &seconds, &used) < 2 || seconds <= 0.0)
-        continue;
-      line[strcspn (line, "\n")] = '\0';
-      res->seconds = seconds;
-      snprintf (res->how, sizeof res->how, "%s", line + used);
-    }
-  status = pclose (p);
-  if (res->seconds == 0.0 && !torch_unavailable)
-    printf ("PyTorch peer gave no time for %s (exit status %d)\n", spec, status);
 }
 
-/* The torch columns of a row: its rate and tk's speed-up over it. */
+/* The torch columns of a row: its rate and tk's speed-up over it (the
+ * median of the ratios within each round). */
 static void
-print_torch (const torch_result *res, double flops, double tk_seconds)
+print_torch (double torch_seconds, double flops, double speedup)
 {
-  if (res->seconds <= 0.0)
+  if (torch_seconds <= 0.0)
     {
       printf (" | %9s %7s\n", "-", "-");
       return;
     }
-  printf (" | %9.1f %7.2fx\n", flops / res->seconds * 1e-9, res->seconds / tk_seconds);
+  printf (" | %9.1f %7.2fx\n", flops / torch_seconds * 1e-9, speedup);
   torch_compared++;
-  torch_faster += tk_seconds < res->seconds;
+  torch_faster += speedup > 1.0;
 }
 
 /* ---- the two sections ---- */
@@ -366,7 +372,7 @@ bench_attention (const int *sel, tk_pool *pool, int threads, double min_seconds)
 {
   gemm_ctx g = { SGEMM_SIZE, SGEMM_SIZE, SGEMM_SIZE, NULL, NULL, NULL, NULL };
   double worst = INFINITY;
-  char torch_attn_how[160] = "";
+  char torch_attn_how[512] = "";
 
   if (!any_selected (sel, N_ATTN))
     return worst;
@@ -386,8 +392,9 @@ bench_attention (const int *sel, tk_pool *pool, int threads, double min_seconds)
       float *q, *k, *v, *out, *table = NULL;
       uint8_t *mask = NULL;
       int32_t *buckets = NULL;
-      variant vars[2];
-      double best[2];
+      variant vars[3];
+      double best[3];
+      char spec[160], how[512];
 
       if (!sel[i])
         continue;
@@ -431,7 +438,13 @@ bench_attention (const int *sel, tk_pool *pool, int threads, double min_seconds)
         }
       vars[0] = (variant){ run_attention, &a, 0 };
       vars[1] = (variant){ run_raw_sgemm, &g, threads };
-      measure (vars, 2, min_seconds, best);
+      vars[2] = (variant){ NULL, NULL, 0 };
+      snprintf (spec, sizeof spec, "attn:%s:%lld:%lld:%d:%d:%s", s->name, (long long)s->lq, (long long)s->lk,
+                s->heads, s->dim, s->t5 ? "t5" : "plain");
+      setup_torch (spec, how, sizeof how);
+      measure (vars, 3, min_seconds, best);
+      if (!peer_ready)
+        best[2] = 0.0;
       tk_attention_ws_free (a.ws);
       tk_aligned_free (q);
       tk_aligned_free (k);
@@ -444,21 +457,18 @@ bench_attention (const int *sel, tk_pool *pool, int threads, double min_seconds)
         /* The masked half of umT5's keys is skipped, so its work is counted
          * over the keys it attends, for tk and torch alike. */
         double flops = attn_flops (s) * (s->t5 ? 0.5 : 1.0);
+        double sg_flops = 2.0 * SGEMM_SIZE * (double)SGEMM_SIZE * SGEMM_SIZE;
         double tk_rate = flops / best[0] * 1e-9;
-        double sg_rate = 2.0 * SGEMM_SIZE * (double)SGEMM_SIZE * SGEMM_SIZE / best[1] * 1e-9;
-        char spec[160];
-        torch_result res;
-
-        snprintf (spec, sizeof spec, "attn:%s:%lld:%lld:%d:%d:%s", s->name, (long long)s->lq,
-                  (long long)s->lk, s->heads, s->dim, s->t5 ? "t5" : "plain");
-        run_torch (spec, threads, min_seconds, &res);
+        double sg_rate = sg_flops / best[1] * 1e-9;
+        double vs_sgemm = median_ratio (1, -1, 0) * flops / sg_flops;
+        double vs_torch = peer_ready ? median_ratio (2, -1, 0) : 0.0;
         printf ("%-16s %6lld %6lld %5d %4d | %9.1f %9.1f %7.2fx", s->name, (long long)s->lq, (long long)s->lk,
-                s->heads, s->dim, tk_rate, sg_rate, tk_rate / sg_rate);
-        print_torch (&res, flops, best[0]);
-        if (!s->t5 && res.how[0] != '\0')
-          snprintf (torch_attn_how, sizeof torch_attn_how, "%s", res.how);
-        if (s->target && tk_rate / sg_rate < worst)
-          worst = tk_rate / sg_rate;
+                s->heads, s->dim, tk_rate, sg_rate, vs_sgemm);
+        print_torch (best[2], flops, vs_torch);
+        if (!s->t5 && how[0] != '\0')
+          snprintf (torch_attn_how, sizeof torch_attn_how, "%s", how);
+        if (s->target && vs_sgemm < worst)
+          worst = vs_sgemm;
       }
       fflush (stdout);
     }
@@ -499,10 +509,9 @@ bench_conv (const int *sel, tk_pool *pool, int threads, double min_seconds)
       float *w, *bias, *in, *out, *col, *prod;
       conv_ctx c;
       gemm_ctx raw, tkg;
-      variant vars[3];
-      double best[3], rate, bound;
-      char kernel[16], hw[24], spec[160];
-      torch_result res;
+      variant vars[4];
+      double best[4], rate, bound, vs_bound, vs_torch;
+      char kernel[16], hw[24], spec[160], how[512];
 
       if (!sel[i])
         continue;
@@ -531,7 +540,13 @@ bench_conv (const int *sel, tk_pool *pool, int threads, double min_seconds)
       vars[0] = (variant){ run_conv, &c, 0 };
       vars[1] = (variant){ run_raw_sgemm, &raw, threads };
       vars[2] = (variant){ run_tk_gemm, &tkg, 0 };
-      measure (vars, 3, min_seconds, best);
+      vars[3] = (variant){ NULL, NULL, 0 };
+      snprintf (spec, sizeof spec, "conv:%s:%d:%d:%d:%d:%d:%lld:%lld", s->name, s->cin, s->cout, s->kt, s->kh,
+                s->kw, (long long)s->h, (long long)s->w);
+      setup_torch (spec, how, sizeof how);
+      measure (vars, 4, min_seconds, best);
+      if (!peer_ready)
+        best[3] = 0.0;
       tk_conv_free (c.conv);
       tk_conv_cache_free (c.cache);
       tk_aligned_free (w);
@@ -542,17 +557,16 @@ bench_conv (const int *sel, tk_pool *pool, int threads, double min_seconds)
       tk_aligned_free (prod);
       rate = conv_flops (s) / best[0] * 1e-9;
       bound = 2.0 * s->cout * (double)kk * slab / (best[1] < best[2] ? best[1] : best[2]) * 1e-9;
+      vs_bound = median_ratio (1, 2, 0) * conv_flops (s) / (2.0 * s->cout * (double)kk * slab);
+      vs_torch = peer_ready ? median_ratio (3, -1, 0) : 0.0;
       snprintf (kernel, sizeof kernel, "%d×%d×%d", s->kt, s->kh, s->kw);
       snprintf (hw, sizeof hw, "%lld×%lld", (long long)s->h, (long long)s->w);
-      snprintf (spec, sizeof spec, "conv:%s:%d:%d:%d:%d:%d:%lld:%lld", s->name, s->cin, s->cout, s->kt, s->kh,
-                s->kw, (long long)s->h, (long long)s->w);
-      run_torch (spec, threads, min_seconds, &res);
       printf ("%-14s %5d %5d %6s %9s | %9.1f %9.1f %7.2fx", s->name, s->cin, s->cout, kernel, hw, rate, bound,
-              rate / bound);
-      print_torch (&res, conv_flops (s), best[0]);
+              vs_bound);
+      print_torch (best[3], conv_flops (s), vs_torch);
       fflush (stdout);
-      if (rate / bound < worst)
-        worst = rate / bound;
+      if (vs_bound < worst)
+        worst = vs_bound;
     }
   tk_conv_ws_free (ws);
   return worst;
@@ -632,13 +646,22 @@ main (int argc, char **argv)
   pool = tk_pool_new (threads);
   if (pool == NULL)
     return 1;
-  printf ("bench-attention-conv: %d threads, %s kernels, best of >= 3 interleaved rounds (>= %.1f s each);\n"
-          "torch = PyTorch on the CPU with %d threads, run for each shape right after tk\n\n",
-          threads, tk_isa_name (tk_isa_active ()), min_seconds, threads);
+  {
+    char *script = torch_script_path ();
+
+    peer = bench_peer_start (script, threads);
+    free (script);
+  }
+  printf (
+      "bench-attention-conv: %d threads, %s kernels, median of >= 7 interleaved rounds (>= %.1f s each);\n"
+      "ratios (tk/sgemm, tk/bound, speedup) are medians of the ratios within each round;\n"
+      "torch = PyTorch on the CPU with %d threads, a separate process that takes its turn in every round\n\n",
+      threads, tk_isa_name (tk_isa_active ()), min_seconds, threads);
 
   worst_attn = bench_attention (attn_sel, pool, threads, min_seconds);
   worst_conv = bench_conv (conv_sel, pool, threads, min_seconds);
   tk_pool_free (pool);
+  bench_peer_stop (peer);
 
   printf ("\n");
   if (isfinite (worst_attn))

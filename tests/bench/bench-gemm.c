@@ -1,10 +1,12 @@
 /* bench-gemm: the linear layer at the models' real widths, against raw
  * cblas_sgemm (OpenBLAS using its own threads on all cores) and against
- * PyTorch's F.linear on the CPU, measured in the same run.
+ * PyTorch's F.linear on the CPU, measured in the same rounds: the PyTorch
+ * peer (bench_gemm_torch.py) runs as a separate process that takes its turn
+ * in every round.
  *
  * Rows are a slice of the tokens (2,048 of the 32,760 of a 480p clip, or
  * all 32,760 with --full); the weights have the real shapes. Each figure is
- * the best of repeated runs. Usage:
+ * the median of repeated interleaved runs. Usage:
  *   bench-gemm [--full] [--quick] [--threads N] [--min-seconds S] [--shape NAME]…
  * --shape (repeatable) runs only the named shapes, so a long run can be
  * taken in pieces.
@@ -12,6 +14,7 @@
  */
 #include "config.h"
 
+#include "bench-peer.h"
 #include "tk-convert.h"
 #include "tk-gemm.h"
 #include "tk-tensor.h"
@@ -105,6 +108,9 @@ typedef struct
 {
   double raw, f32, f32_lent, bf16, f16, f8;
   double torch_f32, torch_bf16;
+  /* Medians over the rounds of one variant's time over another's in the
+   * same round: raw / f32, raw / lent, f32 / bf16, torch / tk. */
+  double f32_vs_raw, lent_vs_raw, bf16_vs_f32, f32_vs_torch, bf16_vs_torch;
 } result;
 
 enum
@@ -115,42 +121,99 @@ enum
   V_BF16,
   V_F16,
   V_F8,
+  V_TORCH_F32,
+  V_TORCH_BF16,
   N_VARIANTS
 };
 
-/* Best time of each variant over rounds that run every variant once, so
- * load from other processes falls on all of them alike: at least three
- * rounds, and at least min_seconds per variant, after a warm-up round. */
+/* The PyTorch peer, or NULL; peer_ready when it has the current shape. */
+static bench_peer *peer;
+static int peer_ready;
+
+/* Median time of each variant over rounds that run every variant once, so
+ * load from other processes falls on all of them alike: at least MIN_ROUNDS
+ * rounds, and at least min_seconds per variant, after WARM_ROUNDS rounds
+ * not counted (the first runs on new buffers pay for their pages). The
+ * median, not the best: on a shared machine a lucky round can run at twice
+ * the usual speed, so the best of a few rounds says more about luck than
+ * about the code. */
+#define MIN_ROUNDS 7
+#define MAX_ROUNDS 256
+#define WARM_ROUNDS 2
+
+/* Each variant's time in each round of the last measure (). */
+static double times[N_VARIANTS][MAX_ROUNDS];
+static int n_rounds;
+
+/* The median over the rounds of variant a's time over variant b's in the
+ * same round, or of a's time alone for b < 0. A ratio taken within each
+ * round compares runs that met the same conditions, so it holds still when
+ * the machine's speed changes between rounds. */
+static double
+median_ratio (int a, int b)
+{
+  double r[MAX_ROUNDS];
+
+  for (int i = 0; i < n_rounds; i++)
+    r[i] = b < 0 ? times[a][i] : times[a][i] / times[b][i];
+  return bench_median (r, n_rounds);
+}
+
 static void
 measure (bench_ctx *c,
          const tk_tensor *weights[N_VARIANTS],
          int threads,
          double min_seconds,
-         double best[N_VARIANTS])
+         double median[N_VARIANTS])
 {
-  double spent = 0.0;
+  double spent = 0.0, start = now ();
+  int rounds = 0;
 
+  /* Short products spend more time in the pauses between turns than in the
+   * products, so the rounds also stop after a while of wall-clock time. */
+  for (int round = -WARM_ROUNDS;
+       round < MAX_ROUNDS
+       && (round < MIN_ROUNDS
+           || (spent < min_seconds * V_TORCH_F32 && now () - start < 4.0 * min_seconds * N_VARIANTS));
+       round++)
+    {
+      for (int v = 0; v < N_VARIANTS; v++)
+        {
+          double t0, dt;
+
+          set_blas_threads (v == V_RAW ? threads : 1);
+          tk_gemm_set_threading (v == V_F32_BLAS ? TK_GEMM_THREADS_BLAS : TK_GEMM_THREADS_POOL);
+          if (v >= V_TORCH_F32)
+            {
+              /* The peer warmed up when it set the shape up. */
+              if (round < 0 || !peer_ready)
+                continue;
+              dt = bench_peer_run (peer, v == V_TORCH_F32 ? "f32" : "bf16");
+              if (dt < 0.0)
+                {
+                  peer_ready = 0;
+                  continue;
+                }
+              times[v][round] = dt;
+              continue;
+            }
+          c->w = weights[v];
+          t0 = now ();
+          if (v == V_RAW)
+            run_raw_sgemm (c);
+          else
+            run_tk_linear (c);
+          dt = now () - t0;
+          if (round < 0)
+            continue;
+          times[v][round] = dt;
+          spent += dt;
+        }
+      rounds = round + 1;
+    }
+  n_rounds = rounds;
   for (int v = 0; v < N_VARIANTS; v++)
-    best[v] = INFINITY;
-  for (int round = -1; round < 3 || spent < min_seconds * N_VARIANTS; round++)
-    for (int v = 0; v < N_VARIANTS; v++)
-      {
-        double t0, dt;
-
-        set_blas_threads (v == V_RAW ? threads : 1);
-        tk_gemm_set_threading (v == V_F32_BLAS ? TK_GEMM_THREADS_BLAS : TK_GEMM_THREADS_POOL);
-        c->w = weights[v];
-        t0 = now ();
-        if (v == V_RAW)
-          run_raw_sgemm (c);
-        else
-          run_tk_linear (c);
-        dt = now () - t0;
-        if (round < 0)
-          continue;
-        best[v] = dt < best[v] ? dt : best[v];
-        spent += dt;
-      }
+    median[v] = v >= V_TORCH_F32 && !peer_ready ? 0.0 : median_ratio (v, -1);
 }
 
 static double
@@ -170,72 +233,6 @@ torch_script_path (void)
   path = malloc (strlen (SOURCE_DATADIR) + 64);
   sprintf (path, "%s/../tests/bench/bench_gemm_torch.py", SOURCE_DATADIR);
   return path;
-}
-
-/* Runs the PyTorch peer on the shapes; returns 0 and fills the torch times,
- * or prints why it is unavailable and returns -1. */
-static int
-run_torch (const int64_t *rows, size_t n_shapes, int threads, double min_seconds, result *res)
-{
-  char *script = torch_script_path ();
-  size_t cap = 4096;
-  char *cmd = malloc (cap);
-  char line[512];
-  FILE *p;
-  int found = 0, status;
-
-  if (access ("/usr/bin/python3", X_OK) != 0 || access (script, R_OK) != 0)
-    {
-      printf ("PyTorch peer unavailable: /usr/bin/python3 or %s is missing\n", script);
-      free (script);
-      free (cmd);
-      return -1;
-    }
-  snprintf (cmd, cap, "/usr/bin/python3 '%s' %d %.3f", script, threads, min_seconds);
-  for (size_t i = 0; i < n_shapes; i++)
-    {
-      size_t len = strlen (cmd);
-
-      if (!selected[i])
-        continue;
-      snprintf (cmd + len, cap - len, " %s:%lld:%lld:%lld", shapes[i].name, (long long)rows[i],
-                (long long)shapes[i].n, (long long)shapes[i].k);
-    }
-  fflush (stdout);
-  p = popen (cmd, "r");
-  if (p == NULL)
-    {
-      printf ("PyTorch peer unavailable: could not start %s\n", script);
-      free (script);
-      free (cmd);
-      return -1;
-    }
-  while (fgets (line, sizeof line, p) != NULL)
-    {
-      char name[128];
-      double f32, bf16;
-
-      if (strncmp (line, "unavailable", 11) == 0)
-        {
-          printf ("PyTorch peer unavailable:%s", line + 11);
-          continue;
-        }
-      if (sscanf (line, "%127s %lf %lf", name, &f32, &bf16) != 3)
-        continue;
-      for (size_t i = 0; i < n_shapes; i++)
-        if (strcmp (name, shapes[i].name) == 0)
-          {
-            res[i].torch_f32 = f32;
-            res[i].torch_bf16 = bf16;
-            found++;
-          }
-    }
-  status = pclose (p);
-  free (script);
-  free (cmd);
-  if (found == 0 && status != 0)
-    printf ("PyTorch peer unavailable: the script exited with status %d\n", status);
-  return found > 0 ? 0 : -1;
 }
 
 static tk_tensor *
@@ -276,12 +273,12 @@ main (int argc, char **argv)
   double min_seconds = -1.0;
   size_t n_shapes = N_SHAPES;
   int64_t rows[N_SHAPES];
-  result res[N_SHAPES];
+  result res[N_SHAPES] = { 0 };
   int64_t max_k = 0;
   tk_pool *pool;
   tk_gemm_ws *ws;
   void *sym;
-  int have_torch;
+  int have_torch = 0;
   int meets = 1;
   int n_picked = 0;
 
@@ -343,12 +340,13 @@ main (int argc, char **argv)
       printf ("OpenBLAS: %s\n", config ());
   }
   printf (
-      "GFLOP/s, best of >= 3 interleaved rounds; raw = cblas_sgemm with OpenBLAS's own %d threads, no bias;\n"
+      "GFLOP/s, median of >= 7 interleaved rounds; ratios (/raw, /f32, tk/pt) are medians of the ratios\n"
+      "within each round; raw = cblas_sgemm with OpenBLAS's own %d threads, no bias;\n"
       "tk = tk_linear with a pool of %d, bias included (the default, TK_GEMM_THREADS_POOL): with AVX-512,\n"
-      "up to 16 rows stream the weight once, converted in registers, and F32 weights with 17 to 512 rows\n"
-      "go through tk's blocked product; otherwise the product is split over the pool as single-threaded\n"
-      "cblas calls; lent = OpenBLAS's threads lent for one call (TK_GEMM_THREADS_BLAS, its workers\n"
-      "joined afterwards; the few-rows path is the same in both modes)\n\n",
+      "up to 16 rows stream the weight once, converted in registers, and more rows go through tk's\n"
+      "blocked product, which converts a narrow weight one packed panel at a time; lent = OpenBLAS's\n"
+      "threads lent for one call (TK_GEMM_THREADS_BLAS: F32 weights as one cblas_sgemm, narrow ones\n"
+      "converted block by block; its workers joined afterwards)\n\n",
       threads, threads);
 
   pool = tk_pool_new (threads);
@@ -358,6 +356,12 @@ main (int argc, char **argv)
       fprintf (stderr, "out of memory\n");
       return 1;
     }
+  {
+    char *script = torch_script_path ();
+
+    peer = bench_peer_start (script, threads);
+    free (script);
+  }
 
   printf ("%-15s %6s %6s %6s | %7s %7s %6s | %7s %6s | %7s %6s | %7s %7s\n", "shape", "M", "N", "K", "raw",
           "tk f32", "/raw", "lent", "/raw", "tk bf16", "/f32", "tk f16", "tk f8");
@@ -394,27 +398,49 @@ main (int argc, char **argv)
           return 1;
         }
 
-      {
-        const tk_tensor *weights[N_VARIANTS] = { NULL, wf32, wf32, wbf16, wf16, wf8 };
-        double best[N_VARIANTS];
+      peer_ready = 0;
+      if (peer != NULL)
+        {
+          char spec[160], how[512];
 
-        measure (&c, weights, threads, min_seconds, best);
-        res[i].raw = best[V_RAW];
-        res[i].f32 = best[V_F32];
-        res[i].f32_lent = best[V_F32_BLAS];
-        res[i].bf16 = best[V_BF16];
-        res[i].f16 = best[V_F16];
-        res[i].f8 = best[V_F8];
+          snprintf (spec, sizeof spec, "%s:%lld:%lld:%lld", s->name, (long long)m, (long long)s->n,
+                    (long long)s->k);
+          peer_ready = bench_peer_setup (peer, spec, how, sizeof how) == 0;
+          if (!peer_ready)
+            printf ("PyTorch peer could not set up %s: %s\n", s->name, how);
+        }
+      {
+        const tk_tensor *weights[N_VARIANTS] = { NULL, wf32, wf32, wbf16, wf16, wf8, NULL, NULL };
+        double med[N_VARIANTS];
+
+        measure (&c, weights, threads, min_seconds, med);
+        res[i].raw = med[V_RAW];
+        res[i].f32 = med[V_F32];
+        res[i].f32_lent = med[V_F32_BLAS];
+        res[i].bf16 = med[V_BF16];
+        res[i].f16 = med[V_F16];
+        res[i].f8 = med[V_F8];
+        res[i].torch_f32 = med[V_TORCH_F32];
+        res[i].torch_bf16 = med[V_TORCH_BF16];
+        res[i].f32_vs_raw = median_ratio (V_RAW, V_F32);
+        res[i].lent_vs_raw = median_ratio (V_RAW, V_F32_BLAS);
+        res[i].bf16_vs_f32 = median_ratio (V_F32, V_BF16);
+        if (peer_ready)
+          {
+            res[i].f32_vs_torch = median_ratio (V_TORCH_F32, V_F32);
+            res[i].bf16_vs_torch = median_ratio (V_TORCH_BF16, V_BF16);
+          }
+        have_torch |= peer_ready;
       }
 
       printf ("%-15s %6lld %6lld %6lld | %7.1f %7.1f %5.2fx | %7.1f %5.2fx | %7.1f %5.2fx | %7.1f %7.1f\n",
               s->name, (long long)m, (long long)s->n, (long long)s->k, gflops (s, m, res[i].raw),
-              gflops (s, m, res[i].f32), res[i].raw / res[i].f32, gflops (s, m, res[i].f32_lent),
-              res[i].raw / res[i].f32_lent, gflops (s, m, res[i].bf16), res[i].f32 / res[i].bf16,
-              gflops (s, m, res[i].f16), gflops (s, m, res[i].f8));
+              gflops (s, m, res[i].f32), res[i].f32_vs_raw, gflops (s, m, res[i].f32_lent),
+              res[i].lent_vs_raw, gflops (s, m, res[i].bf16), res[i].bf16_vs_f32, gflops (s, m, res[i].f16),
+              gflops (s, m, res[i].f8));
       fflush (stdout);
       /* The GEMV-shaped rows are bound by memory, not arithmetic. */
-      if (m > 1 && res[i].raw / res[i].f32 < 0.95)
+      if (m > 1 && res[i].f32_vs_raw < 0.95)
         meets = 0;
 
       tk_tensor_free (wf32);
@@ -428,11 +454,12 @@ main (int argc, char **argv)
     }
   printf ("\ntarget tk f32 >= 0.95x raw sgemm on the GEMM shapes: %s\n\n", meets ? "met" : "NOT met");
 
-  have_torch = run_torch (rows, n_shapes, threads, min_seconds, res) == 0;
+  bench_peer_stop (peer);
   if (have_torch)
     {
       printf (
-          "against PyTorch F.linear (same shapes, torch.set_num_threads(%d); its BF16 is BF16 in and out)\n",
+          "against PyTorch F.linear (same shapes and rounds, torch.set_num_threads(%d); its BF16 is BF16\n"
+          "in and out)\n",
           threads);
       int compared = 0, f32_faster = 0, bf16_faster = 0;
 
@@ -445,12 +472,12 @@ main (int argc, char **argv)
           if (res[i].torch_f32 <= 0.0)
             continue;
           printf ("%-15s | %9.1f %8.1f %6.2fx | %10.1f %8.1f %6.2fx\n", s->name,
-                  gflops (s, rows[i], res[i].torch_f32), gflops (s, rows[i], res[i].f32),
-                  res[i].torch_f32 / res[i].f32, gflops (s, rows[i], res[i].torch_bf16),
-                  gflops (s, rows[i], res[i].bf16), res[i].torch_bf16 / res[i].bf16);
+                  gflops (s, rows[i], res[i].torch_f32), gflops (s, rows[i], res[i].f32), res[i].f32_vs_torch,
+                  gflops (s, rows[i], res[i].torch_bf16), gflops (s, rows[i], res[i].bf16),
+                  res[i].bf16_vs_torch);
           compared++;
-          f32_faster += res[i].f32 < res[i].torch_f32;
-          bf16_faster += res[i].bf16 < res[i].torch_bf16;
+          f32_faster += res[i].f32_vs_torch > 1.0;
+          bf16_faster += res[i].bf16_vs_torch > 1.0;
         }
       if (compared > 0)
         {

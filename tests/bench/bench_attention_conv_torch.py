@@ -2,41 +2,25 @@
 """PyTorch peer for bench-attention-conv: times attention and conv3d on the CPU
 for the same shapes.
 
-Usage: bench_attention_conv_torch.py THREADS MIN_SECONDS SPEC [SPEC ...]
+Usage: bench_attention_conv_torch.py THREADS
+
+bench-attention-conv runs it with Debian's /usr/bin/python3 (python3-torch)
+and talks to it with the line protocol of bench_peer.py. A shape is one of
   attn:NAME:LQ:LK:HEADS:DIM:KIND   KIND: plain (1/sqrt(DIM) scale) or t5
                                    (no scale, a per-head bias and a key mask)
   conv:NAME:CIN:COUT:KT:KH:KW:H:W  one output frame of a causal conv3d
                                    (KT input frames, spatial padding KH//2, KW//2)
-
-Prints one line per spec, "NAME SECONDS HOW", SECONDS the best time of
-repeated runs (at least three, and at least MIN_SECONDS in all) and HOW the
-PyTorch function used, or "unavailable REASON" once when PyTorch cannot be
-imported. bench-attention-conv runs it with Debian's /usr/bin/python3
-(python3-torch).
+with the one variant "run"; "ready HOW" names the PyTorch function used.
 """
 
 import math
 import sys
-import time
+
+import bench_peer
 
 # Queries per call of the attention fallback that materialises the scores,
 # so that 32,760 tokens need 32,760 × 4,096 floats at a time, not 32,760².
 QUERY_CHUNK = 4096
-
-
-def best_time(fn, min_seconds):
-    fn()  # warm-up: first-call allocations and kernel selection
-    best = float("inf")
-    spent = 0.0
-    runs = 0
-    while runs < 3 or spent < min_seconds:
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        best = min(best, elapsed)
-        spent += elapsed
-        runs += 1
-    return best
 
 
 def attention_fn(torch, F, lq, lk, heads, dim, kind):
@@ -84,28 +68,25 @@ def main():
         import torch
         import torch.nn.functional as F
     except Exception as error:  # any import failure means no peer
-        print("unavailable", str(error).replace("\n", " "))
+        print("unavailable", str(error).replace("\n", " "), flush=True)
         return 0
 
-    threads = int(sys.argv[1])
-    min_seconds = float(sys.argv[2])
-    torch.set_num_threads(threads)
+    torch.set_num_threads(int(sys.argv[1]))
     torch.manual_seed(0)
+
+    def setup(spec):
+        fields = spec.split(":")
+        if fields[0] == "attn":
+            lq, lk, heads, dim = (int(x) for x in fields[2:6])
+            fn, how = attention_fn(torch, F, lq, lk, heads, dim, fields[6])
+        elif fields[0] == "conv":
+            fn, how = conv_fn(torch, F, *(int(x) for x in fields[2:9]))
+        else:
+            raise ValueError("unknown spec " + spec)
+        return how, {"run": fn}
+
     with torch.inference_mode():
-        for spec in sys.argv[3:]:
-            fields = spec.split(":")
-            if fields[0] == "attn":
-                name = fields[1]
-                lq, lk, heads, dim = (int(x) for x in fields[2:6])
-                fn, how = attention_fn(torch, F, lq, lk, heads, dim, fields[6])
-            elif fields[0] == "conv":
-                name = fields[1]
-                fn, how = conv_fn(torch, F, *(int(x) for x in fields[2:9]))
-            else:
-                continue
-            print(name, "%.9f" % best_time(fn, min_seconds), how, flush=True)
-            del fn
-    return 0
+        return bench_peer.serve(setup)
 
 
 if __name__ == "__main__":

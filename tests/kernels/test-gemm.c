@@ -2,8 +2,8 @@
  * loop: every transpose combination, odd and prime sizes, padded leading
  * dimensions, every weight dtype (with F8 scales), blocks beyond the
  * workspace's block size, the per-slot serial path from pool workers, the
- * BF16 GEMM hook, the few-rows and blocked F32 paths (1 to 512 rows, k off
- * the blocking), NaN weights, and argument checks.
+ * BF16 GEMM hook, the few-rows and blocked F32 paths (1 to 2,100 rows, k
+ * off the blocking), NaN weights, and argument checks.
  *
  * Tolerance: |got − want| <= 4·k·2^-24·Σ|a||b| + 1e-6 per element, i.e. a
  * few rounding errors per accumulated product; the reference uses the
@@ -672,8 +672,8 @@ test_blas_single_threaded (void)
 }
 
 /* The rows of x that change which product runs: the weight streamed row by
- * row for up to 16 rows of x (AVX-512), the blocked F32 product from 17 to
- * 512 rows (AVX-512, pool mode), OpenBLAS beyond. The few-rows tests try
+ * row for up to 16 rows of x (AVX-512), the blocked product from 17 rows
+ * on (AVX-512, pool mode), x packed 1024 rows at a time. The few-rows tests try
  * each instruction set the CPU has, so the paths without AVX-512 stay
  * checked too. */
 static const tk_isa isas[] = { TK_ISA_PORTABLE, TK_ISA_AVX2, TK_ISA_AVX512 };
@@ -684,22 +684,29 @@ static void
 test_linear_blocked_f32 (void)
 {
   /* k around and beyond the 256-column block, n around the 48-column panel
-   * and the 384-row task, m around the 8-row panel, up to the 512-row limit. */
-  static const int64_t sizes[][3] = { { 17, 49, 257 },  { 23, 389, 300 }, { 131, 97, 7 }, { 512, 53, 131 },
-                                      { 37, 1100, 33 }, { 61, 47, 769 },  { 8, 48, 256 }, { 513, 29, 31 },
-                                      { 512, 389, 17 }, { 19, 1, 5 },     { 29, 773, 1 } };
+   * and the 384-row task, m around the 8-row panel and across the 1024-row
+   * blocks of packed x. */
+  static const int64_t sizes[][3]
+      = { { 17, 49, 257 }, { 23, 389, 300 }, { 131, 97, 7 },  { 512, 53, 131 }, { 37, 1100, 33 },
+          { 61, 47, 769 }, { 8, 48, 256 },   { 513, 29, 31 }, { 512, 389, 17 }, { 19, 1, 5 },
+          { 29, 773, 1 },  { 1024, 50, 40 }, { 1025, 97, 3 }, { 2100, 61, 263 } };
   tk_pool *pool2 = tk_pool_new (2), *pool3 = tk_pool_new (3);
   tk_gemm_ws *ws = tk_gemm_ws_new (3, 1024);
-  int before = failures;
-  char name[96];
 
-  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-    for (int variant = 0; variant < 3; variant++)
-      check_linear_case (ws, variant == 1 ? pool3 : pool2, RUN_POOL, &wtypes[0], sizes[s][0], sizes[s][1],
-                         sizes[s][2], variant != 2, variant == 2 ? 0.5f : 0.0f, variant == 1 ? 5 : 0);
-  snprintf (name, sizeof name, "/linear/f32/blocked-rows-17-to-512-match-reference/%s",
-            tk_isa_name (tk_isa_active ()));
-  report (name, before);
+  /* Every dtype: narrow weights are converted a panel at a time. */
+  for (size_t d = 0; d < sizeof wtypes / sizeof wtypes[0]; d++)
+    {
+      int before = failures;
+      char name[96];
+
+      for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int variant = 0; variant < 3; variant++)
+          check_linear_case (ws, variant == 1 ? pool3 : pool2, RUN_POOL, &wtypes[d], sizes[s][0], sizes[s][1],
+                             sizes[s][2], variant != 2, variant == 2 ? 0.5f : 0.0f, variant == 1 ? 5 : 0);
+      snprintf (name, sizeof name, "/linear/%s/blocked-rows-17-to-2100-match-reference/%s", wtypes[d].name,
+                tk_isa_name (tk_isa_active ()));
+      report (name, before);
+    }
   tk_gemm_ws_free (ws);
   tk_pool_free (pool2);
   tk_pool_free (pool3);
