@@ -74,7 +74,7 @@ typedef struct
 {
   GtkPicture *picture;
   GtkLabel *badge;
-  GtkLabel *caption;
+  GtkInscription *caption;
   GtkLabel *rating;
   GCancellable *cancellable;
   gint64 take_id;
@@ -180,13 +180,16 @@ setup_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGaller
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), GTK_WIDGET (card->badge));
   gtk_box_append (GTK_BOX (box), overlay);
 
-  card->caption = GTK_LABEL (gtk_label_new (NULL));
-  gtk_label_set_ellipsize (card->caption, PANGO_ELLIPSIZE_END);
-  /* One line: its height does not depend on its width, which saves a
-   * height-for-width layout of the text on every bind. */
-  gtk_label_set_single_line_mode (card->caption, TRUE);
-  gtk_label_set_xalign (card->caption, 0);
-  gtk_label_set_max_width_chars (card->caption, 1);
+  /* An inscription, not a label: its size comes from its character counts,
+   * not from its text, so a bind while scrolling lays the text out once,
+   * at the card's width, instead of measuring it first. */
+  card->caption = GTK_INSCRIPTION (gtk_inscription_new (NULL));
+  gtk_inscription_set_text_overflow (card->caption, GTK_INSCRIPTION_OVERFLOW_ELLIPSIZE_END);
+  gtk_inscription_set_min_chars (card->caption, 1);
+  gtk_inscription_set_nat_chars (card->caption, 1);
+  gtk_inscription_set_min_lines (card->caption, 1);
+  gtk_inscription_set_nat_lines (card->caption, 1);
+  gtk_inscription_set_xalign (card->caption, 0);
   gtk_widget_set_hexpand (GTK_WIDGET (card->caption), TRUE);
   gtk_widget_add_css_class (GTK_WIDGET (card->caption), "caption");
   gtk_widget_set_has_tooltip (GTK_WIDGET (card->caption), TRUE);
@@ -388,14 +391,14 @@ set_caption (Card *card, const char *prompt)
     }
   if (*end == '\0')
     {
-      gtk_label_set_text (card->caption, prompt);
+      gtk_inscription_set_text (card->caption, prompt);
       return;
     }
   {
     g_autofree char *head = g_strndup (prompt, end - prompt);
     g_autofree char *line = g_strconcat (head, "…", NULL);
 
-    gtk_label_set_text (card->caption, line);
+    gtk_inscription_set_text (card->caption, line);
   }
 }
 
@@ -416,7 +419,7 @@ bind_card_cb (GtkSignalListItemFactory *factory, GtkListItem *item, TakesGallery
   if (takes_take_list_is_placeholder (take))
     {
       gtk_widget_add_css_class (box, "placeholder");
-      gtk_label_set_text (card->caption, NULL);
+      gtk_inscription_set_text (card->caption, NULL);
       set_tooltip (&card->caption_tooltip, NULL);
       gtk_label_set_text (card->rating, NULL);
       gtk_widget_set_visible (GTK_WIDGET (card->badge), FALSE);
