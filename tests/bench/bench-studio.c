@@ -22,7 +22,9 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "takes-window.h"
 
@@ -183,6 +185,48 @@ thread_run_delay_ms (void)
   return wait_ns / 1e6;
 }
 
+/* Time the machine's virtual CPUs have been held back by the host so far,
+ * summed over the CPUs ("steal" in /proc/stat), in milliseconds; 0 where it
+ * cannot be read or the machine is not virtual. */
+static double
+steal_ms (void)
+{
+  g_autofree char *text = NULL;
+  unsigned long long user, nice, system, idle, iowait, irq, softirq, steal;
+
+  if (!g_file_get_contents ("/proc/stat", &text, NULL, NULL)
+      || sscanf (text, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
+                 &irq, &softirq, &steal)
+             != 8)
+    return 0.0;
+  return (double)steal * 1000.0 / (double)sysconf (_SC_CLK_TCK);
+}
+
+/* CPU seconds used so far by the processes named Xvfb (the X server the
+ * bench draws to, under xvfb-run), or a negative value when there is none. */
+static double
+x_server_cpu_s (void)
+{
+  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  double total = -1.0;
+
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc", name, "stat", NULL);
+      g_autofree char *text = NULL;
+      const char *after;
+      unsigned long utime, stime;
+
+      if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &text, NULL, NULL)
+          || strstr (text, "(Xvfb)") == NULL || (after = strrchr (text, ')')) == NULL
+          || sscanf (after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        continue;
+      total = MAX (total, 0.0) + (double)(utime + stime) / (double)sysconf (_SC_CLK_TCK);
+    }
+  return total;
+}
+
 static void
 settle_before_paint_cb (GdkFrameClock *clock, Settle *settle)
 {
@@ -277,6 +321,8 @@ typedef struct
   double dropped_gap;
   double dropped_cpu;
   double dropped_delay;
+  double tick_steal;
+  double dropped_steal;
 } Scroll;
 
 static void
@@ -382,6 +428,7 @@ scroll_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
 
   double cpu = thread_cpu_ms ();
   double delay = thread_run_delay_ms ();
+  double stolen = steal_ms ();
 
   if (scroll->last != 0)
     {
@@ -395,11 +442,13 @@ scroll_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
           scroll->dropped_gap += gap / 1000.0;
           scroll->dropped_cpu += cpu - scroll->tick_cpu;
           scroll->dropped_delay += delay - scroll->tick_delay;
+          scroll->dropped_steal += stolen - scroll->tick_steal;
         }
     }
   scroll->last = now;
   scroll->tick_cpu = cpu;
   scroll->tick_delay = delay;
+  scroll->tick_steal = stolen;
   if (value >= end)
     {
       scroll->done = TRUE;
@@ -582,6 +631,7 @@ main (int argc, char **argv)
     guint pixels;
     guint cards_before;
     Settle settled = { 0 };
+    double x_cpu;
 
     cold_start ("scroll", &window, NULL);
     grid = find_descendant (GTK_WIDGET (takes_window_get_gallery (window)), GTK_TYPE_GRID_VIEW);
@@ -600,6 +650,7 @@ main (int argc, char **argv)
     pixels = (guint)gtk_adjustment_get_upper (scroll.adjustment);
     scroll.step = MAX (1.0, (double)pixels / SCROLL_FRAMES);
     start = g_get_monotonic_time ();
+    x_cpu = x_server_cpu_s ();
     g_signal_connect_after (clock, "before-paint", G_CALLBACK (before_paint_cb), &scroll);
     g_signal_connect_after (clock, "layout", G_CALLBACK (layout_cb), &scroll);
     g_signal_connect_after (clock, "paint", G_CALLBACK (paint_cb), &scroll);
@@ -617,9 +668,16 @@ main (int argc, char **argv)
     printf ("%-44s %10.1f ms (interval %.1f ms)\n", "  worst frame gap", scroll.worst / 1000.0,
             scroll.interval / 1000.0);
     if (scroll.dropped > 0)
-      printf ("%-44s %10.1f ms ran, %.1f ms waited for a core, of %.1f ms\n", "  main thread in dropped gaps",
-              scroll.dropped_cpu, scroll.dropped_delay, scroll.dropped_gap);
+      {
+        printf ("%-44s %10.1f ms ran, %.1f ms waited for a core, of %.1f ms\n",
+                "  main thread in dropped gaps", scroll.dropped_cpu, scroll.dropped_delay,
+                scroll.dropped_gap);
+        printf ("%-44s %10.0f ms (all CPUs, 10 ms ticks)\n", "  CPU time the host held back in them",
+                scroll.dropped_steal);
+      }
     printf ("%-44s %10.1f s\n", "  wall time", (g_get_monotonic_time () - start) / 1e6);
+    if (x_cpu >= 0.0)
+      printf ("%-44s %10.1f s\n", "  X server (Xvfb) CPU in that time", x_server_cpu_s () - x_cpu);
     if (scroll.measured > 0)
       {
         printf ("%-44s %10.2f ms mean, %.2f ms worst\n", "  main thread CPU: update + layout",
