@@ -65,8 +65,8 @@
 #define DYNAMIC_PIECE_MIN 2048
 /* At most this many pieces per thread. */
 #define DYNAMIC_PIECES_PER_THREAD 4
-/* Columns of x and W per packed block of the blocked F32 product, and rows
- * of W per task (a multiple of TK_PANEL_NR). */
+/* Columns of x and W per packed block of the blocked product, and rows of W
+ * per task (a multiple of TK_PANEL_NR). */
 #define OWN_KC 256
 #define OWN_NC (8 * TK_PANEL_NR)
 /* Groups of W rows per piece of the few-rows product. */
@@ -674,12 +674,13 @@ few_rows_cb (void *data, int64_t start, int64_t end, int thread_index)
                  job->bias != NULL ? job->bias + r0 : NULL, job->beta, job->y + r0, job->ldy);
 }
 
-/* ---- the blocked F32 product on the panel kernel ---- */
+/* ---- the blocked product on the panel kernel ---- */
 
-/* y[m, n] = x[m, k] · Wᵀ for an F32 weight, without BLAS: x is packed once
- * into TK_PANEL_MR-row panels (in the workspace's shared buffer, up to
+/* y[m, n] = x[m, k] · Wᵀ without BLAS: x is packed once into
+ * TK_PANEL_MR-row panels (in the workspace's shared buffer, up to
  * SHARED_BLOCK_ROWS rows at a time), then each task takes up to OWN_NC rows
- * of W, packs them OWN_KC columns at a time into its slot's buffer (384 KiB,
+ * of W, converts (a narrow weight) and packs them OWN_KC columns at a time
+ * into its slot's buffer (384 KiB,
  * so the block stays in the core's L2 while every x panel passes over it)
  * and runs the panel product on it. All threads share the one packed copy
  * of x, where split cblas calls pack all of x once per piece, and the tasks
@@ -1182,8 +1183,11 @@ use_gemv (int64_t m, const weight_info *w, tk_sbgemm_fn sbgemm)
  * their own part of both operands. A narrow weight is converted as it is
  * packed, so it costs hardly more than an F32 one. */
 static int
-use_own (const tk_gemm_ws *ws, tk_pool *pool)
+use_own (const tk_gemm_ws *ws, tk_pool *pool, const weight_info *w, tk_sbgemm_fn sbgemm)
 {
+  /* A BF16 weight that cblas_sbgemm multiplies stays with it (see use_gemv). */
+  if (w->dtype == TK_DTYPE_BF16 && sbgemm != NULL)
+    return 0;
   return pool != NULL && tk_pool_size (pool) <= ws->n_slots && tk_isa_active () >= TK_ISA_AVX512
          && atomic_load (&threading) == TK_GEMM_THREADS_POOL;
 }
@@ -1219,9 +1223,7 @@ linear_run (tk_gemm_ws *ws,
       tk_pool_parallel_for_dynamic (pool, (info.n + GEMV_W - 1) / GEMV_W, GEMV_PIECE, gemv_cb, &job);
       return TK_OK;
     }
-  /* A BF16 weight that cblas_sbgemm multiplies stays with it (see
-   * use_gemv). */
-  if (use_own (ws, pool) && !(info.dtype == TK_DTYPE_BF16 && sbgemm != NULL))
+  if (use_own (ws, pool, &info, sbgemm))
     {
       linear_own (ws, pool, m, x, ldx, &info, bias, beta, y, ldy);
       return TK_OK;

@@ -81,8 +81,9 @@ extern "C"
 
   /* Scratch for tk_linear, allocated once: a shared conversion buffer used by
    * one tk_linear call at a time, and per slot a small buffer used by one
-   * tk_linear_serial call at a time plus a 384 KiB packing buffer for the
-   * blocked F32 product. About (1024 + 64 × n_slots) × max_k + 98,304 ×
+   * tk_linear_serial call at a time (or by tk_linear's blocked product, to
+   * convert a narrow weight) plus a 384 KiB packing buffer for the blocked
+   * product. About (1024 + 64 × n_slots) × max_k + 98,304 ×
    * n_slots floats. */
   typedef struct tk_gemm_ws tk_gemm_ws;
 

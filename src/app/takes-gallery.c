@@ -374,8 +374,8 @@ set_badge (Card *card, TakesTake *take)
 /* A card has room for a few words of the prompt. Pango shapes a whole
  * paragraph before it ellipsizes it, so a prompt of a few hundred
  * characters would cost that much shaping on every bind while scrolling:
- * the label gets the first line, cut at CAPTION_MAX_CHARS and marked with an
- * ellipsis (the tooltip has the whole prompt). */
+ * the caption gets the first line, cut at CAPTION_MAX_CHARS and marked with
+ * an ellipsis (the tooltip has the whole prompt). */
 #define CAPTION_MAX_CHARS 48
 
 static void
@@ -395,8 +395,7 @@ set_caption (Card *card, const char *prompt)
       return;
     }
   {
-    g_autofree char *head = g_strndup (prompt, end - prompt);
-    g_autofree char *line = g_strconcat (head, "…", NULL);
+    g_autofree char *line = g_strdup_printf ("%.*s…", (int)(end - prompt), prompt);
 
     gtk_inscription_set_text (card->caption, line);
   }

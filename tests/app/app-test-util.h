@@ -170,29 +170,42 @@ app_test_wait_frames (GtkWidget *widget, guint n)
   g_assert_false (timed_out);
 }
 
-/* Renders @widget as it is on screen into G_TEST_BUILDDIR/screenshots/@name.png. */
-G_GNUC_UNUSED static char *
-app_test_screenshot (GtkWidget *widget, const char *name)
+/* Renders @widget as it is on screen into the PNG file @path; FALSE when it
+ * has nothing to draw or the file cannot be written. */
+G_GNUC_UNUSED static gboolean
+app_test_render_png (GtkWidget *widget, const char *path)
 {
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
   g_autoptr (GskRenderNode) node = NULL;
   g_autoptr (GdkTexture) texture = NULL;
   GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
   int width = gtk_widget_get_width (widget);
   int height = gtk_widget_get_height (widget);
+  GtkSnapshot *snapshot;
+
+  if (width <= 0 || height <= 0)
+    return FALSE;
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  if (node == NULL)
+    return FALSE;
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  return gdk_texture_save_to_png (texture, path);
+}
+
+/* Renders @widget as it is on screen into G_TEST_BUILDDIR/screenshots/@name.png. */
+G_GNUC_UNUSED static char *
+app_test_screenshot (GtkWidget *widget, const char *name)
+{
   g_autofree char *dir = g_build_filename (
       g_getenv ("G_TEST_BUILDDIR") != NULL ? g_getenv ("G_TEST_BUILDDIR") : ".", "screenshots", NULL);
   g_autofree char *file = g_strconcat (name, ".png", NULL);
   char *path = g_build_filename (dir, file, NULL);
 
-  g_assert_cmpint (width, >, 0);
-  g_assert_cmpint (height, >, 0);
+  g_assert_cmpint (gtk_widget_get_width (widget), >, 0);
+  g_assert_cmpint (gtk_widget_get_height (widget), >, 0);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_assert_true (app_test_render_png (widget, path));
   return path;
 }

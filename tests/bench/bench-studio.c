@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../app/app-test-util.h"
 #include "takes-window.h"
 
 #define TARGET_START_MS 400.0
@@ -371,21 +372,9 @@ paint_cb (GdkFrameClock *clock, Scroll *scroll)
 static void
 screenshot (GtkWidget *widget, const char *dir, const char *name)
 {
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
   g_autofree char *path = g_build_filename (dir, name, NULL);
 
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  if (node == NULL)
-    return;
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  if (!gdk_texture_save_to_png (texture, path))
+  if (!app_test_render_png (widget, path))
     g_printerr ("Could not write %s\n", path);
 }
 

@@ -2,7 +2,7 @@
  * loop: every transpose combination, odd and prime sizes, padded leading
  * dimensions, every weight dtype (with F8 scales), blocks beyond the
  * workspace's block size, the per-slot serial path from pool workers, the
- * BF16 GEMM hook, the few-rows and blocked F32 paths (1 to 2,100 rows, k
+ * BF16 GEMM hook, the few-rows and blocked paths (1 to 2,100 rows, k
  * off the blocking), NaN weights, and argument checks.
  *
  * Tolerance: |got − want| <= 4·k·2^-24·Σ|a||b| + 1e-6 per element, i.e. a
