@@ -15,6 +15,10 @@
  * threads one at a time (tk_pool_parallel_for_dynamic), so a core that
  * other processes share simply takes fewer of them.
  *
+ * A 3×3 kernel with stride and padding 1 (the VAE's) runs as Winograd
+ * F(2×2, 3×3) instead, on the same panel product with 2.25× fewer
+ * multiply-adds (see the section below).
+ *
  * With four output channels or fewer (the decoder's RGB head) a gathered
  * value would feed only a few multiply-adds, so with AVX-512 such a
  * convolution skips the panel: direct_run streams each input row through
@@ -556,6 +560,11 @@ struct tk_conv_ws
 {
   int n_threads;
   float **panel; /* per thread: (CONV_KC + 1) × CONV_NB floats */
+  /* The Winograd path's, grown on first use: per thread V and M, and U. */
+  float **wino;
+  size_t wino_floats;
+  float *wino_u;
+  size_t wino_u_floats;
 };
 
 tk_conv_ws *
@@ -570,8 +579,11 @@ tk_conv_ws_new (int n_threads)
     return NULL;
   ws->n_threads = n_threads;
   ws->panel = calloc ((size_t)n_threads, sizeof *ws->panel);
-  if (ws->panel == NULL)
+  ws->wino = calloc ((size_t)n_threads, sizeof *ws->wino);
+  if (ws->panel == NULL || ws->wino == NULL)
     {
+      free (ws->panel);
+      free (ws->wino);
       free (ws);
       return NULL;
     }
@@ -593,8 +605,13 @@ tk_conv_ws_free (tk_conv_ws *ws)
   if (ws == NULL)
     return;
   for (int i = 0; i < ws->n_threads; i++)
-    tk_aligned_free (ws->panel[i]);
+    {
+      tk_aligned_free (ws->panel[i]);
+      tk_aligned_free (ws->wino[i]);
+    }
   free (ws->panel);
+  free (ws->wino);
+  tk_aligned_free (ws->wino_u);
   free (ws);
 }
 
@@ -718,6 +735,15 @@ cache_push (tk_conv_cache *cache, tk_pool *pool, const float *in, int64_t frames
 
 /* ---- forward ---- */
 
+/* The Winograd path: where a run of output tiles goes: rows y0 (and y0 + 1 when two_rows) of
+ * an output plane ow wide, from column col0, clipped at ow. */
+typedef struct
+{
+  float *y0;
+  int two_rows;
+  int64_t col0, ow;
+} wino_dst;
+
 typedef struct
 {
   const tk_conv *conv;
@@ -732,6 +758,14 @@ typedef struct
   int64_t blocks_per_frame;
   int64_t m_chunks;
   int direct; /* few output channels: direct_block instead of the panels */
+  /* The Winograd path: K = in_channels · kernel_t, the tile grid, the
+   * transforms, and the panels of output channels whose U is made. */
+  int64_t wino_kw, wino_tiles_h, wino_tiles_w;
+  void (*wino_in) (
+      const float *rows[4], int64_t width, int64_t tx0, int64_t len, float *v, int64_t pos_stride);
+  void (*wino_out) (const float *m, int64_t pos_stride, int64_t len, float bias, const wino_dst *d);
+  int64_t wino_mp0, wino_panels;
+  const float *wino_u;
 } conv_job;
 
 /* Channel 0 of virtual input frame v (negative: before the input) and the
@@ -1001,6 +1035,387 @@ direct_block (
 #endif
 }
 
+/* Work item → its output frame t, its block of that frame, and its output
+ * channel panels [mp0, mp1) out of n_panels. */
+static void
+item_split (
+    const conv_job *job, int64_t item, int64_t n_panels, int64_t *t, int64_t *blk, int64_t *mp0, int64_t *mp1)
+{
+  int64_t per_chunk = ceil_div (n_panels, job->m_chunks);
+  int64_t rest = item / job->m_chunks;
+
+  *blk = rest % job->blocks_per_frame;
+  *t = rest / job->blocks_per_frame;
+  *mp0 = item % job->m_chunks * per_chunk;
+  *mp1 = min64 (n_panels, *mp0 + per_chunk);
+}
+
+/* ---- Winograd F(2×2, 3×3) ---- */
+
+/* A 3×3 convolution with stride 1 and padding 1 (the VAE's spatial kernels,
+ * with any number of time taps) takes 16 multiplications per 2×2 output
+ * tile instead of 36: the output tile is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A for the
+ * 4×4 input tile d, with the transforms of Lavin and Gray's F(2, 3):
+ *
+ *   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+ *   Aᵀ = [1 1 1 0; 0 1 -1 -1]
+ *
+ * Summed over K = in_channels · kernel_t, the 16 elementwise products become
+ * 16 products [out_channels × K] · [K × tiles], one per tile position, run
+ * with the same panel product as the direct path. A work item takes WINO_NT
+ * tiles of one frame: it transforms their input WINO_KC rows of K at a time
+ * into V [16][WINO_KC][WINO_NT], accumulates M [16][channels][WINO_NT] over
+ * K, and transforms M into the output. The transformed weights U
+ * [panels][16][K][MR] are made at the start of each call into the workspace,
+ * at most WINO_U_BYTES and WINO_MAX_PANELS panels of them at a time, so they cost
+ * no memory between calls. The transforms only add, subtract and halve, so
+ * the result stays within a few units in the last place of the direct
+ * product's. */
+#define WINO_KC 128
+#define WINO_NT NR
+#define WINO_U_BYTES ((size_t)32 << 20)
+#define WINO_MAX_PANELS 48
+#define WINO_V_FLOATS (16 * WINO_KC * WINO_NT)
+/* Per thread: V, then M for up to WINO_MAX_PANELS panels. */
+#define WINO_THREAD_FLOATS ((size_t)WINO_V_FLOATS + 16 * WINO_MAX_PANELS * MR * WINO_NT)
+
+/* Four output channels or fewer take the direct path instead. */
+static int
+wino_eligible (const tk_conv_params *p)
+{
+  return p->out_channels > 4 && p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 && p->stride_w == 1
+         && p->pad_top == 1 && p->pad_bottom == 1 && p->pad_left == 1 && p->pad_right == 1;
+}
+
+typedef struct
+{
+  const tk_conv *conv;
+  int64_t kw; /* in_channels · kernel_t */
+  int64_t mp0;
+  float *u;
+} wino_weights_job;
+
+/* U = G g Gᵀ for the output-channel panels [mp0 + start, mp0 + end), eight
+ * channels side by side as in the packed weights. */
+static void
+wino_weights_worker (void *data, int64_t start, int64_t end, int thread_index)
+{
+  const wino_weights_job *job = data;
+  const tk_conv *conv = job->conv;
+  int64_t kw = job->kw;
+
+  (void)thread_index;
+  for (int64_t i = start; i < end; i++)
+    {
+      const float *packed = conv->packed + (job->mp0 + i) * (conv->k + 1) * MR;
+      float *u = job->u + i * 16 * kw * MR;
+
+      for (int64_t kk = 0; kk < kw; kk++)
+        {
+          const float *g = packed + kk * 9 * MR;
+          float t[4][3][MR];
+
+          for (int c = 0; c < 3; c++)
+            for (int r = 0; r < MR; r++)
+              {
+                float g0 = g[c * MR + r], g1 = g[(3 + c) * MR + r], g2 = g[(6 + c) * MR + r];
+
+                t[0][c][r] = g0;
+                t[1][c][r] = 0.5f * (g0 + g1 + g2);
+                t[2][c][r] = 0.5f * (g0 - g1 + g2);
+                t[3][c][r] = g2;
+              }
+          for (int a = 0; a < 4; a++)
+            {
+              float *u0 = u + ((4 * a) * kw + kk) * MR;
+              float *u1 = u0 + kw * MR, *u2 = u1 + kw * MR, *u3 = u2 + kw * MR;
+
+              for (int r = 0; r < MR; r++)
+                {
+                  float t0 = t[a][0][r], t1 = t[a][1][r], t2 = t[a][2][r];
+
+                  u0[r] = t0;
+                  u1[r] = 0.5f * (t0 + t1 + t2);
+                  u2[r] = 0.5f * (t0 - t1 + t2);
+                  u3[r] = t2;
+                }
+            }
+        }
+    }
+}
+
+/* A run of tiles along one tile row: tiles tx0 … tx0 + len - 1 of tile row
+ * ty, at offset off in the work item's block. */
+typedef struct
+{
+  int64_t ty, tx0, len, off;
+} wino_run;
+
+static int
+wino_runs (int64_t tiles_w, int64_t tb0, int64_t nt, wino_run *runs)
+{
+  int n = 0;
+
+  for (int64_t i = tb0; i < tb0 + nt; n++)
+    {
+      runs[n].ty = i / tiles_w;
+      runs[n].tx0 = i % tiles_w;
+      runs[n].len = min64 (tiles_w - runs[n].tx0, tb0 + nt - i);
+      runs[n].off = i - tb0;
+      i += runs[n].len;
+    }
+  return n;
+}
+
+/* V[pos][l] (positions pos_stride floats apart) = Bᵀ d B for the tiles
+ * tx0 … tx0 + len - 1, whose 4×4 inputs start at column 2·tx - 1 of the
+ * four input rows (NULL: a padding row); columns outside [0, width) are
+ * zero. */
+static void
+wino_input_portable (
+    const float *rows[4], int64_t width, int64_t tx0, int64_t len, float *v, int64_t pos_stride)
+{
+  for (int64_t l = 0; l < len; l++)
+    {
+      int64_t x0 = 2 * (tx0 + l) - 1;
+      float u[4][4];
+
+      for (int i = 0; i < 4; i++)
+        {
+          float d[4];
+
+          for (int j = 0; j < 4; j++)
+            d[j] = rows[i] != NULL && x0 + j >= 0 && x0 + j < width ? rows[i][x0 + j] : 0.0f;
+          u[i][0] = d[0] - d[2];
+          u[i][1] = d[1] + d[2];
+          u[i][2] = d[2] - d[1];
+          u[i][3] = d[1] - d[3];
+        }
+      for (int j = 0; j < 4; j++)
+        {
+          v[j * pos_stride + l] = u[0][j] - u[2][j];
+          v[(4 + j) * pos_stride + l] = u[1][j] + u[2][j];
+          v[(8 + j) * pos_stride + l] = u[2][j] - u[1][j];
+          v[(12 + j) * pos_stride + l] = u[1][j] - u[3][j];
+        }
+    }
+}
+
+/* The output tiles from M[pos][l] (positions pos_stride floats apart) plus
+ * bias, to d. */
+static void
+wino_output_portable (const float *m, int64_t pos_stride, int64_t len, float bias, const wino_dst *d)
+{
+  for (int64_t l = 0; l < len; l++)
+    {
+      float s[2][4], y[2][2];
+      int64_t x = d->col0 + 2 * l;
+
+      for (int j = 0; j < 4; j++)
+        {
+          float m0 = m[j * pos_stride + l], m1 = m[(4 + j) * pos_stride + l];
+          float m2 = m[(8 + j) * pos_stride + l], m3 = m[(12 + j) * pos_stride + l];
+
+          s[0][j] = m0 + m1 + m2;
+          s[1][j] = m1 - m2 - m3;
+        }
+      for (int i = 0; i < 2; i++)
+        {
+          y[i][0] = s[i][0] + s[i][1] + s[i][2] + bias;
+          y[i][1] = s[i][1] - s[i][2] - s[i][3] + bias;
+        }
+      for (int i = 0; i < 1 + d->two_rows; i++)
+        {
+          d->y0[i * d->ow + x] = y[i][0];
+          if (x + 1 < d->ow)
+            d->y0[i * d->ow + x + 1] = y[i][1];
+        }
+    }
+}
+
+#if TK_X86
+
+/* Columns x0 … x0 + 15 of a row width floats long, zero outside it. */
+AVX512_TARGET static inline __m512
+wino_cols (const float *row, int64_t x0, int64_t width)
+{
+  return load_row (row, x0, range_mask (-x0, width - x0, 0));
+}
+
+AVX512_TARGET static void
+wino_input_avx512 (
+    const float *rows[4], int64_t width, int64_t tx0, int64_t len, float *v, int64_t pos_stride)
+{
+  const __m512i even = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32 (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+
+  for (int64_t l0 = 0; l0 < len; l0 += 16)
+    {
+      int64_t x0 = 2 * (tx0 + l0) - 1;
+      __mmask16 keep = lane_mask ((int)min64 (len - l0, 16), 0);
+      __m512 u[4][4];
+
+      for (int i = 0; i < 4; i++)
+        {
+          __m512 a, b, a2, b2, d0, d1, d2, d3;
+
+          if (rows[i] == NULL)
+            {
+              u[i][0] = u[i][1] = u[i][2] = u[i][3] = _mm512_setzero_ps ();
+              continue;
+            }
+          a = wino_cols (rows[i], x0, width);
+          b = wino_cols (rows[i], x0 + 16, width);
+          a2 = wino_cols (rows[i], x0 + 2, width);
+          b2 = wino_cols (rows[i], x0 + 18, width);
+          d0 = _mm512_permutex2var_ps (a, even, b);
+          d1 = _mm512_permutex2var_ps (a, odd, b);
+          d2 = _mm512_permutex2var_ps (a2, even, b2);
+          d3 = _mm512_permutex2var_ps (a2, odd, b2);
+          u[i][0] = _mm512_sub_ps (d0, d2);
+          u[i][1] = _mm512_add_ps (d1, d2);
+          u[i][2] = _mm512_sub_ps (d2, d1);
+          u[i][3] = _mm512_sub_ps (d1, d3);
+        }
+      for (int j = 0; j < 4; j++)
+        {
+          float *dst = v + l0 + j * pos_stride;
+
+          _mm512_mask_storeu_ps (dst, keep, _mm512_sub_ps (u[0][j], u[2][j]));
+          _mm512_mask_storeu_ps (dst + 4 * pos_stride, keep, _mm512_add_ps (u[1][j], u[2][j]));
+          _mm512_mask_storeu_ps (dst + 8 * pos_stride, keep, _mm512_sub_ps (u[2][j], u[1][j]));
+          _mm512_mask_storeu_ps (dst + 12 * pos_stride, keep, _mm512_sub_ps (u[1][j], u[3][j]));
+        }
+    }
+}
+
+AVX512_TARGET static void
+wino_output_avx512 (const float *m, int64_t pos_stride, int64_t len, float bias, const wino_dst *d)
+{
+  const __m512i lo = _mm512_setr_epi32 (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32 (8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  __m512 bv = _mm512_set1_ps (bias);
+
+  for (int64_t l0 = 0; l0 < len; l0 += 16)
+    {
+      __mmask16 keep = lane_mask ((int)min64 (len - l0, 16), 0);
+      int64_t x = d->col0 + 2 * l0;
+      int cols = (int)min64 (d->ow - x, 2 * min64 (len - l0, 16));
+      __m512 s[2][4];
+
+      for (int j = 0; j < 4; j++)
+        {
+          const float *mj = m + l0 + j * pos_stride;
+          __m512 m0 = _mm512_maskz_loadu_ps (keep, mj);
+          __m512 m1 = _mm512_maskz_loadu_ps (keep, mj + 4 * pos_stride);
+          __m512 m2 = _mm512_maskz_loadu_ps (keep, mj + 8 * pos_stride);
+          __m512 m3 = _mm512_maskz_loadu_ps (keep, mj + 12 * pos_stride);
+
+          s[0][j] = _mm512_add_ps (_mm512_add_ps (m0, m1), m2);
+          s[1][j] = _mm512_sub_ps (_mm512_sub_ps (m1, m2), m3);
+        }
+      for (int i = 0; i < 1 + d->two_rows; i++)
+        {
+          __m512 ya = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (s[i][0], s[i][1]), s[i][2]), bv);
+          __m512 yb = _mm512_add_ps (_mm512_sub_ps (_mm512_sub_ps (s[i][1], s[i][2]), s[i][3]), bv);
+          float *dst = d->y0 + i * d->ow + x;
+
+          _mm512_mask_storeu_ps (dst, lane_mask (cols, 0), _mm512_permutex2var_ps (ya, lo, yb));
+          if (cols > 16)
+            _mm512_mask_storeu_ps (dst + 16, lane_mask (cols, 16), _mm512_permutex2var_ps (ya, hi, yb));
+        }
+    }
+}
+
+#endif /* TK_X86 */
+
+/* V for tiles [tb0, tb0 + nt) of output frame t and rows [k0, k0 + kc) of K. */
+static void
+wino_input (
+    const conv_job *job, int64_t t, const wino_run *runs, int n_runs, int64_t k0, int64_t kc, float *v)
+{
+  const tk_conv_params *p = &job->conv->p;
+
+  for (int64_t kk = 0; kk < kc; kk++)
+    {
+      int64_t ci = (k0 + kk) / p->kernel_t, a = (k0 + kk) % p->kernel_t;
+      int64_t channel_stride = 0;
+      const float *frame = frame_at (job, t * p->stride_t + a - p->pad_front, &channel_stride);
+      float *vk = v + kk * WINO_NT;
+
+      for (int r = 0; r < n_runs; r++)
+        {
+          const float *rows[4];
+
+          for (int i = 0; i < 4; i++)
+            {
+              int64_t y = 2 * runs[r].ty - 1 + i;
+
+              rows[i] = frame != NULL && y >= 0 && y < job->height
+                            ? frame + ci * channel_stride + y * job->width
+                            : NULL;
+            }
+          job->wino_in (rows, job->width, runs[r].tx0, runs[r].len, vk + runs[r].off, WINO_KC * WINO_NT);
+        }
+    }
+}
+
+static void
+wino_worker (void *data, int64_t start, int64_t end, int thread_index)
+{
+  const conv_job *job = data;
+  const tk_conv *conv = job->conv;
+  int64_t kw = job->wino_kw, rows = job->wino_panels * MR;
+  int64_t channel_stride = job->out_frames * job->out_pixels;
+  float *v = job->scratch[thread_index], *m = v + WINO_V_FLOATS;
+  wino_run runs[WINO_NT];
+
+  for (int64_t item = start; item < end; item++)
+    {
+      int64_t t, blk, mp0, mp1, tb0, nt, co0, co1;
+      int n_runs;
+
+      item_split (job, item, job->wino_panels, &t, &blk, &mp0, &mp1);
+      if (mp0 >= mp1)
+        continue;
+      tb0 = blk * WINO_NT;
+      nt = min64 (WINO_NT, job->wino_tiles_h * job->wino_tiles_w - tb0);
+      co0 = (job->wino_mp0 + mp0) * MR;
+      co1 = min64 ((job->wino_mp0 + mp1) * MR, conv->p.out_channels);
+      n_runs = wino_runs (job->wino_tiles_w, tb0, nt, runs);
+      for (int64_t k0 = 0; k0 < kw; k0 += WINO_KC)
+        {
+          int64_t kc = min64 (WINO_KC, kw - k0);
+
+          wino_input (job, t, runs, n_runs, k0, kc, v);
+          for (int64_t mp = mp0; mp < mp1; mp++)
+            {
+              int mr = (int)min64 (MR, conv->p.out_channels - (job->wino_mp0 + mp) * MR);
+
+              for (int pos = 0; pos < 16; pos++)
+                job->panel (kc, job->wino_u + ((mp * 16 + pos) * kw + k0) * MR, v + pos * WINO_KC * WINO_NT,
+                            WINO_NT, m + (pos * rows + mp * MR) * WINO_NT, WINO_NT, mr, (int)nt, NULL,
+                            k0 > 0);
+            }
+        }
+      for (int64_t co = co0; co < co1; co++)
+        {
+          const float *mc_row = m + (co - job->wino_mp0 * MR) * WINO_NT;
+          float *plane = job->out + co * channel_stride + t * job->out_pixels;
+
+          for (int r = 0; r < n_runs; r++)
+            {
+              int64_t y = 2 * runs[r].ty;
+              wino_dst d
+                  = { plane + y * job->out_width, y + 1 < job->out_height, 2 * runs[r].tx0, job->out_width };
+
+              job->wino_out (mc_row + runs[r].off, rows * WINO_NT, runs[r].len, conv->bias[co], &d);
+            }
+        }
+    }
+}
+
 static void
 conv_worker (void *data, int64_t start, int64_t end, int thread_index)
 {
@@ -1008,23 +1423,19 @@ conv_worker (void *data, int64_t start, int64_t end, int thread_index)
   const tk_conv *conv = job->conv;
   int64_t cout = conv->p.out_channels;
   int64_t channel_stride = job->out_frames * job->out_pixels;
-  int64_t panels_per_chunk = ceil_div (conv->m_panels, job->m_chunks);
   float *panel = job->scratch[thread_index];
 
   for (int64_t item = start; item < end; item++)
     {
-      int64_t mc = item % job->m_chunks;
-      int64_t rest = item / job->m_chunks;
-      int64_t blk = rest % job->blocks_per_frame;
-      int64_t t = rest / job->blocks_per_frame;
-      int64_t p0 = blk * CONV_NB;
-      int64_t nb = min64 (CONV_NB, job->out_pixels - p0);
-      int64_t mp0 = mc * panels_per_chunk;
-      int64_t mp1 = min64 (conv->m_panels, mp0 + panels_per_chunk);
-      float *base = job->out + t * job->out_pixels + p0;
+      int64_t t, blk, mp0, mp1, p0, nb;
+      float *base;
 
+      item_split (job, item, conv->m_panels, &t, &blk, &mp0, &mp1);
       if (mp0 >= mp1)
         continue;
+      p0 = blk * CONV_NB;
+      nb = min64 (CONV_NB, job->out_pixels - p0);
+      base = job->out + t * job->out_pixels + p0;
       if (job->direct)
         {
           direct_block (job, t, p0, nb, panel, base, channel_stride);
@@ -1058,6 +1469,102 @@ conv_worker (void *data, int64_t start, int64_t end, int thread_index)
             }
         }
     }
+}
+
+/* Makes the workspace's Winograd buffers: per_thread floats for each thread
+ * (zeroed, so the tiles past the end of the last block, which the panels
+ * read, are finite) and at least u_floats for U. */
+static tk_status
+wino_reserve (tk_conv_ws *ws, size_t per_thread, size_t u_floats)
+{
+  if (ws->wino_floats < per_thread)
+    {
+      ws->wino_floats = 0;
+      for (int i = 0; i < ws->n_threads; i++)
+        {
+          tk_aligned_free (ws->wino[i]);
+          ws->wino[i] = tk_aligned_calloc (per_thread, sizeof (float));
+          if (ws->wino[i] == NULL)
+            return TK_ERR_NOMEM;
+        }
+      ws->wino_floats = per_thread;
+    }
+  if (ws->wino_u_floats < u_floats)
+    {
+      tk_aligned_free (ws->wino_u);
+      ws->wino_u_floats = 0;
+      ws->wino_u = tk_aligned_alloc (u_floats * sizeof (float));
+      if (ws->wino_u == NULL)
+        return TK_ERR_NOMEM;
+      ws->wino_u_floats = u_floats;
+    }
+  return TK_OK;
+}
+
+/* Output-channel panels whose U is made at a time. */
+static int64_t
+wino_chunk_panels (const tk_conv *conv)
+{
+  int64_t kw = (int64_t)conv->p.in_channels * conv->p.kernel_t;
+  int64_t per_panel = 16 * kw * MR * (int64_t)sizeof (float);
+  int64_t n = (int64_t)(WINO_U_BYTES / (size_t)per_panel);
+
+  return n < 1 ? 1 : min64 (min64 (n, WINO_MAX_PANELS), conv->m_panels);
+}
+
+size_t
+tk_conv_ws_bytes (const tk_conv *conv, int n_threads)
+{
+  size_t bytes = (size_t)n_threads * (CONV_KC + 1) * CONV_NB * sizeof (float);
+
+  if (conv != NULL && wino_eligible (&conv->p))
+    bytes += ((size_t)n_threads * WINO_THREAD_FLOATS
+              + (size_t)(wino_chunk_panels (conv) * 16 * conv->p.in_channels * conv->p.kernel_t * MR))
+             * sizeof (float);
+  return bytes;
+}
+
+static tk_status
+wino_forward (conv_job *job, tk_pool *pool, tk_conv_ws *ws, int n_threads)
+{
+  const tk_conv *conv = job->conv;
+  int64_t kw = (int64_t)conv->p.in_channels * conv->p.kernel_t;
+  int64_t chunk = wino_chunk_panels (conv);
+  int64_t n_blocks;
+  tk_status status;
+
+  status = wino_reserve (ws, WINO_THREAD_FLOATS, (size_t)(chunk * 16 * kw * MR));
+  if (status != TK_OK)
+    return status;
+  job->scratch = ws->wino;
+  job->wino_u = ws->wino_u;
+  job->wino_kw = kw;
+  job->wino_tiles_h = ceil_div (job->out_height, 2);
+  job->wino_tiles_w = ceil_div (job->out_width, 2);
+  job->blocks_per_frame = ceil_div (job->wino_tiles_h * job->wino_tiles_w, WINO_NT);
+  job->wino_in = wino_input_portable;
+  job->wino_out = wino_output_portable;
+#if TK_X86
+  if (tk_isa_active () >= TK_ISA_AVX512)
+    {
+      job->wino_in = wino_input_avx512;
+      job->wino_out = wino_output_avx512;
+    }
+#endif
+  n_blocks = job->out_frames * job->blocks_per_frame;
+  for (int64_t mp0 = 0; mp0 < conv->m_panels; mp0 += chunk)
+    {
+      wino_weights_job wj = { conv, kw, mp0, ws->wino_u };
+
+      job->wino_mp0 = mp0;
+      job->wino_panels = min64 (chunk, conv->m_panels - mp0);
+      tk_pool_parallel_for (pool, job->wino_panels, 1, wino_weights_worker, &wj);
+      job->m_chunks = 1;
+      if (n_blocks < 4 * (int64_t)n_threads)
+        job->m_chunks = min64 (job->wino_panels, ceil_div (4 * (int64_t)n_threads, n_blocks));
+      tk_pool_parallel_for_dynamic (pool, n_blocks * job->m_chunks, 1, wino_worker, job);
+    }
+  return TK_OK;
 }
 
 tk_status
@@ -1134,9 +1641,22 @@ tk_conv_forward (const tk_conv *conv,
                && p->stride_w == 1 && tk_isa_active () >= TK_ISA_AVX512;
 #endif
 
-  /* Handed out one item at a time: a core shared with other work then just
-   * takes fewer items, and each item's result is the same on any thread. */
-  tk_pool_parallel_for_dynamic (pool, n_items, 1, conv_worker, &job);
+  if (!job.direct && wino_eligible (p))
+    {
+      status = wino_forward (&job, pool, ws, n_threads);
+      if (status != TK_OK)
+        {
+          tk_conv_ws_free (own_ws);
+          return status;
+        }
+    }
+  else
+    {
+      /* Handed out one item at a time: a core shared with other work then
+       * just takes fewer items, and each item's result is the same on any
+       * thread. */
+      tk_pool_parallel_for_dynamic (pool, n_items, 1, conv_worker, &job);
+    }
   if (cache != NULL)
     cache_push (cache, pool, in, frames);
   tk_conv_ws_free (own_ws);

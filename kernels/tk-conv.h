@@ -106,12 +106,17 @@ extern "C"
   void tk_conv_free (tk_conv *conv);
   const tk_conv_params *tk_conv_get_params (const tk_conv *conv);
 
-  /* Per-thread scratch of tk_conv_forward (a few hundred KiB per thread,
-   * independent of the shapes). n_threads: the largest pool it will be used
+  /* Scratch of tk_conv_forward. n_threads: the largest pool it will be used
    * with. Returns NULL for n_threads < 1 or when out of memory. */
   typedef struct tk_conv_ws tk_conv_ws;
   tk_conv_ws *tk_conv_ws_new (int n_threads);
   void tk_conv_ws_free (tk_conv_ws *ws);
+  /* The bytes a workspace for n_threads holds once it has run conv: 193 KiB
+   * per thread, and for a 3×3 kernel with stride and padding 1 (which runs as
+   * Winograd F(2×2, 3×3)) 1.5 MiB more per thread and up to 32 MiB of
+   * transformed weights. A workspace shared by several convolutions holds
+   * the largest of their figures. */
+  size_t tk_conv_ws_bytes (const tk_conv *conv, int n_threads);
 
   /* The input frames a causal convolution still needs from earlier chunks. */
   typedef struct tk_conv_cache tk_conv_cache;

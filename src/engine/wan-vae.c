@@ -126,7 +126,8 @@ struct _WanVae
   int factor; /* 8 · patch */
   int n_threads;
   WanVaeConvs convs;
-  guint64 weight_bytes; /* what the layers keep: packed convolutions, norms, attention */
+  guint64 weight_bytes;  /* what the layers keep: packed convolutions, norms, attention */
+  guint64 conv_ws_bytes; /* what conv_ws holds once every convolution has run */
   tk_pool *pool;
   tk_conv_ws *conv_ws;
   float *mean;    /* [z_dim] */
@@ -227,6 +228,7 @@ typedef struct
   gint64 band, band_out;
   gint64 z, qkv, att;
   gint64 attn_ws; /* bytes */
+  gint64 conv_ws; /* bytes */
 } DecPlan;
 
 /* Memory plan of a run: every buffer size in floats, so the estimate and
@@ -238,6 +240,7 @@ typedef struct
   gint64 work_t1;
   gint64 qkv, att;
   gint64 attn_ws; /* bytes */
+  gint64 conv_ws; /* bytes */
   gint64 other;   /* level outputs and small buffers */
 } VaePlan;
 
@@ -397,6 +400,7 @@ load_conv (WanVae *vae, const char *name, const tk_conv_params *p, GError **erro
   tk_aligned_free (bias);
   if (!check (status, name, error))
     return NULL;
+  vae->conv_ws_bytes = MAX (vae->conv_ws_bytes, tk_conv_ws_bytes (conv, vae->n_threads));
   /* The copies are gone; the packing rounds the output channels up. */
   vae->weight_bytes -= (guint64)(n + p->out_channels) * sizeof (float);
   vae->weight_bytes
@@ -462,6 +466,7 @@ load_tap_conv (WanVae *vae, const char *name, int cin, int cout, GError **error)
   vae->weight_bytes -= (guint64)n * sizeof (float);
   if (!check (status, name, error))
     return NULL;
+  vae->conv_ws_bytes = MAX (vae->conv_ws_bytes, tk_conv_ws_bytes (tc->taps, vae->n_threads));
   vae->weight_bytes
       += (guint64)(((3 * cout + TK_PANEL_MR - 1) / TK_PANEL_MR) * TK_PANEL_MR * cin * k2 + 3 * cout)
          * sizeof (float);
@@ -1209,6 +1214,9 @@ plan_decoder (const WanVae *vae, gint64 h, gint64 w, int parts, DecPlan *plan, g
       plan->qkv = 3 * cm * hw0;
       plan->att = cm * hw0;
       plan->attn_ws = attn_ws_bytes (cm, hw0, vae->n_threads);
+      /* Counted once in a tiled decode, which plans the middle and the
+       * levels apart. */
+      plan->conv_ws = (gint64)vae->conv_ws_bytes;
     }
   if (parts & DEC_LEVELS)
     {
@@ -1292,7 +1300,7 @@ dec_plan_bytes (const DecPlan *plan)
 
   for (int i = 0; i < VAE_LEVELS; i++)
     floats += plan->pend[i] + plan->keep[i];
-  return (guint64)sizeof (float) * (guint64)floats + (guint64)plan->attn_ws;
+  return (guint64)sizeof (float) * (guint64)floats + (guint64)plan->attn_ws + (guint64)plan->conv_ws;
 }
 
 /* The encoder on video H × W, chunks of up to @chunk frames. */
@@ -1311,6 +1319,7 @@ plan_encoder (const WanVae *vae,
   gint64 hw_last;
 
   memset (plan, 0, sizeof *plan);
+  plan->conv_ws = (gint64)vae->conv_ws_bytes;
   for (int i = 0; i <= VAE_LEVELS; i++)
     {
       int shift = MIN (i, VAE_LEVELS - 1);
@@ -1351,7 +1360,7 @@ plan_bytes (const VaePlan *plan)
 {
   return (guint64)sizeof (float)
              * (guint64)(plan->cache + 3 * plan->work_x + plan->work_t1 + plan->qkv + plan->att + plan->other)
-         + (guint64)plan->attn_ws;
+         + (guint64)plan->attn_ws + (guint64)plan->conv_ws;
 }
 
 /* Latent sizes the engine takes: far beyond any real video, small enough
@@ -1419,6 +1428,7 @@ wan_vae_decoder_memory (const WanVae *vae, int h, int w, WanVaeDecoderMemory *me
   mem->frames = 2 * mem->largest_frame + mem->third_frame;
   mem->bands = f * (guint64)(plan.band + plan.band_out);
   mem->latent = f * (guint64)(plan.z + plan.qkv + plan.att) + (guint64)plan.attn_ws;
+  mem->workspace = (guint64)plan.conv_ws;
   return TRUE;
 }
 

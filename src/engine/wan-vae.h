@@ -48,6 +48,7 @@ typedef struct
   guint64 pending;                    /* upsample3d frames outside them, Wan2.2's shortcut inputs */
   guint64 bands;                      /* row bands of the resampling and the partial-output convolutions */
   guint64 latent;                     /* the latent frame and the middle attention's tokens and workspace */
+  guint64 workspace;                  /* the convolutions' (kept by the VAE between decodes) */
   guint64 largest_frame, third_frame; /* the first two frame buffers' size, and the third's */
 } WanVaeDecoderMemory;
 

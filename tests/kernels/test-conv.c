@@ -326,6 +326,62 @@ test_conv_odd_sizes (tk_pool *pool2, tk_conv_ws *ws)
                     sizeof strided / sizeof strided[0], 1, pool2, ws);
 }
 
+/* 3×3 kernels with stride and padding 1 run as Winograd F(2×2, 3×3) on
+ * 2×2 output tiles, 48 tiles per work item: frames of one row or column and
+ * of odd sides (clipped tiles), tile rows longer than one 16-lane step and
+ * than a work item (items that span tile rows), K = in_channels · kernel_t
+ * over more than one 128-row block, and output channels that are not a
+ * multiple of the 8-row panel. */
+static void
+test_winograd_tiles (tk_pool *pool2, tk_conv_ws *ws)
+{
+  conv_case cases[] = {
+    { tk_conv_params_causal (5, 13, 3, 3, 3), 3, 1, 1, 0 },
+    { tk_conv_params_causal (4, 9, 1, 3, 3), 2, 1, 101, 0 },
+    { tk_conv_params_causal (3, 6, 2, 3, 3), 2, 37, 1, 0 },
+    { tk_conv_params_2d (131, 11, 3, 3, 1, 1), 1, 3, 2, 0 },
+    { tk_conv_params_causal (6, 21, 3, 3, 3), 3, 9, 101, 0 },
+    { tk_conv_params_2d (3, 8, 3, 3, 1, 1), 1, 34, 66, 0 },
+    { tk_conv_params_causal (45, 17, 3, 3, 3), 2, 11, 13, 0 },
+  };
+
+  check_conv_cases ("/conv/winograd/edges-and-blocks-match-reference", cases, sizeof cases / sizeof cases[0],
+                    1, pool2, ws);
+}
+
+/* What tk_conv_ws_bytes says a workspace holds: the direct path's panels,
+ * plus the Winograd path's per-thread tiles and its transformed weights
+ * (16 per 3×3 kernel of each output-channel panel, at most 32 MiB at a
+ * time). */
+static void
+test_workspace_bytes (void)
+{
+  int before = failures;
+  size_t panels = (size_t)2 * 257 * 192 * sizeof (float);
+  size_t tiles = (size_t)2 * 1536 * 1024;
+  tk_conv_params direct = tk_conv_params_causal (8, 16, 3, 1, 1);
+  tk_conv_params wino = tk_conv_params_causal (8, 16, 3, 3, 3);
+  tk_conv_params wide = tk_conv_params_causal (1024, 1024, 3, 3, 3);
+  float *w = calloc ((size_t)1024 * 1024 * 27, sizeof (float));
+  tk_conv *a = NULL, *b = NULL, *c = NULL;
+
+  CHECK (tk_conv_new (&direct, w, NULL, &a) == TK_OK && tk_conv_new (&wino, w, NULL, &b) == TK_OK
+             && tk_conv_new (&wide, w, NULL, &c) == TK_OK,
+         "new");
+  CHECK (tk_conv_ws_bytes (a, 2) == panels, "direct: %zu", tk_conv_ws_bytes (a, 2));
+  /* Two panels of eight channels, K = 8 · 3. */
+  CHECK (tk_conv_ws_bytes (b, 2) == panels + tiles + (size_t)2 * 16 * 24 * 8 * sizeof (float),
+         "winograd: %zu", tk_conv_ws_bytes (b, 2));
+  /* K = 3072: 1.5 MiB of U per panel, so 21 panels at a time. */
+  CHECK (tk_conv_ws_bytes (c, 2) == panels + tiles + (size_t)21 * 16 * 3072 * 8 * sizeof (float), "wide: %zu",
+         tk_conv_ws_bytes (c, 2));
+  tk_conv_free (a);
+  tk_conv_free (b);
+  tk_conv_free (c);
+  free (w);
+  report ("/conv/winograd/workspace-bytes", before);
+}
+
 static void
 test_conv_vae_shapes (tk_pool *pool2, tk_conv_ws *ws)
 {
@@ -773,6 +829,8 @@ main (void)
   test_panel_product ();
   test_conv_odd_sizes (pool2, ws);
   test_conv_vae_shapes (pool2, ws);
+  test_winograd_tiles (pool2, ws);
+  test_workspace_bytes ();
   test_causal_chunks (pool2, ws);
   test_causal_restart (pool2, ws);
   test_thread_counts_agree ();
