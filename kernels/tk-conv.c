@@ -27,6 +27,7 @@
 #include "tk-conv.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -482,7 +483,10 @@ struct tk_conv
    * bias, which the panels multiply with a row of ones. */
   float *packed;
   float *bias; /* [out_channels], zero when there is none */
+  uint64_t id; /* unique in the process: names it in a workspace's cache */
 };
+
+static _Atomic uint64_t next_conv_id = 1;
 
 tk_status
 tk_conv_new (const tk_conv_params *params, const float *weight, const float *bias, tk_conv **out)
@@ -503,6 +507,7 @@ tk_conv_new (const tk_conv_params *params, const float *weight, const float *bia
   if (conv == NULL)
     return TK_ERR_NOMEM;
   conv->p = *params;
+  conv->id = atomic_fetch_add (&next_conv_id, 1);
   conv->k = k;
   conv->m_panels = ceil_div (params->out_channels, MR);
   conv->packed = tk_aligned_alloc ((size_t)n_packed * sizeof (float));
@@ -565,6 +570,9 @@ struct tk_conv_ws
   size_t wino_floats;
   float *wino_u;
   size_t wino_u_floats;
+  /* The convolution whose U for all of its panels wino_u holds, or 0: a
+   * convolution run on several bands in a row transforms its weights once. */
+  uint64_t wino_u_conv;
 };
 
 tk_conv_ws *
@@ -1067,11 +1075,12 @@ item_split (
  * tiles of one frame: it transforms their input WINO_KC rows of K at a time
  * into V [16][WINO_KC][WINO_NT], accumulates M [16][channels][WINO_NT] over
  * K, and transforms M into the output. The transformed weights U
- * [panels][16][K][MR] are made at the start of each call into the workspace,
- * at most WINO_U_BYTES and WINO_MAX_PANELS panels of them at a time, so they cost
- * no memory between calls. The transforms only add, subtract and halve, so
- * the result stays within a few units in the last place of the direct
- * product's. */
+ * [panels][16][K][MR] are made at the start of a call into the workspace,
+ * at most WINO_U_BYTES and WINO_MAX_PANELS panels of them at a time, so they
+ * cost no memory beyond it; when they all fit, the next call of the same
+ * convolution (the next band of rows) finds them there. The transforms
+ * only add, subtract and halve, so the result stays within a few units in
+ * the last place of the direct product's. */
 #define WINO_KC 128
 #define WINO_NT NR
 #define WINO_U_BYTES ((size_t)32 << 20)
@@ -1491,6 +1500,7 @@ wino_reserve (tk_conv_ws *ws, size_t per_thread, size_t u_floats)
     }
   if (ws->wino_u_floats < u_floats)
     {
+      ws->wino_u_conv = 0;
       tk_aligned_free (ws->wino_u);
       ws->wino_u_floats = 0;
       ws->wino_u = tk_aligned_alloc (u_floats * sizeof (float));
@@ -1558,7 +1568,11 @@ wino_forward (conv_job *job, tk_pool *pool, tk_conv_ws *ws, int n_threads)
 
       job->wino_mp0 = mp0;
       job->wino_panels = min64 (chunk, conv->m_panels - mp0);
-      tk_pool_parallel_for (pool, job->wino_panels, 1, wino_weights_worker, &wj);
+      if (chunk < conv->m_panels || ws->wino_u_conv != conv->id)
+        {
+          tk_pool_parallel_for (pool, job->wino_panels, 1, wino_weights_worker, &wj);
+          ws->wino_u_conv = chunk < conv->m_panels ? 0 : conv->id;
+        }
       job->m_chunks = 1;
       if (n_blocks < 4 * (int64_t)n_threads)
         job->m_chunks = min64 (job->wino_panels, ceil_div (4 * (int64_t)n_threads, n_blocks));

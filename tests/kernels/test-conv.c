@@ -349,6 +349,47 @@ test_winograd_tiles (tk_pool *pool2, tk_conv_ws *ws)
                     1, pool2, ws);
 }
 
+/* A workspace keeps the transformed weights of the last convolution it
+ * ran: another convolution of the same shape in between, or the same one
+ * again, must give what a fresh workspace gives. */
+static void
+test_winograd_workspace_reuse (tk_pool *pool2)
+{
+  int before = failures;
+  tk_conv_params p = tk_conv_params_causal (12, 20, 3, 3, 3);
+  int64_t t = 2, h = 7, w = 9, n_out = 20 * t * h * w;
+  float *wa = random_floats (20 * 12 * 27), *wb = random_floats (20 * 12 * 27);
+  float *in = random_floats (12 * t * h * w);
+  float *fresh_a = malloc ((size_t)n_out * sizeof (float)),
+        *fresh_b = malloc ((size_t)n_out * sizeof (float));
+  float *out = malloc ((size_t)n_out * sizeof (float));
+  tk_conv *a = NULL, *b = NULL;
+  tk_conv_ws *shared = tk_conv_ws_new (2);
+  const int order[] = { 0, 0, 1, 0, 1, 1 };
+
+  CHECK (tk_conv_new (&p, wa, NULL, &a) == TK_OK && tk_conv_new (&p, wb, NULL, &b) == TK_OK, "new");
+  CHECK (tk_conv_forward (a, pool2, NULL, NULL, in, t, h, w, fresh_a) == TK_OK, "a");
+  CHECK (tk_conv_forward (b, pool2, NULL, NULL, in, t, h, w, fresh_b) == TK_OK, "b");
+  CHECK (memcmp (fresh_a, fresh_b, (size_t)n_out * sizeof (float)) != 0, "the weights make no difference");
+  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+    {
+      CHECK (tk_conv_forward (order[i] ? b : a, pool2, shared, NULL, in, t, h, w, out) == TK_OK, "run %zu",
+             i);
+      CHECK (memcmp (out, order[i] ? fresh_b : fresh_a, (size_t)n_out * sizeof (float)) == 0,
+             "run %zu (%c) differs from a fresh workspace", i, order[i] ? 'b' : 'a');
+    }
+  tk_conv_free (a);
+  tk_conv_free (b);
+  tk_conv_ws_free (shared);
+  free (wa);
+  free (wb);
+  free (in);
+  free (fresh_a);
+  free (fresh_b);
+  free (out);
+  report ("/conv/winograd/workspace-reuse-gives-same-bits", before);
+}
+
 /* What tk_conv_ws_bytes says a workspace holds: the direct path's panels,
  * plus the Winograd path's per-thread tiles and its transformed weights
  * (16 per 3×3 kernel of each output-channel panel, at most 32 MiB at a
@@ -830,6 +871,7 @@ main (void)
   test_conv_odd_sizes (pool2, ws);
   test_conv_vae_shapes (pool2, ws);
   test_winograd_tiles (pool2, ws);
+  test_winograd_workspace_reuse (pool2);
   test_workspace_bytes ();
   test_causal_chunks (pool2, ws);
   test_causal_restart (pool2, ws);
