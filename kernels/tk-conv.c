@@ -15,9 +15,9 @@
  * threads one at a time (tk_pool_parallel_for_dynamic), so a core that
  * other processes share simply takes fewer of them.
  *
- * A 3×3 kernel with stride and padding 1 (the VAE's) runs as Winograd
- * F(2×2, 3×3) instead, on the same panel product with 2.25× fewer
- * multiply-adds (see the section below).
+ * With AVX2 or AVX-512, a 3×3 kernel with stride and padding 1 (the VAE's)
+ * runs as Winograd F(2×2, 3×3) instead, on the same panel product with
+ * 2.25× fewer multiply-adds (see the section below).
  *
  * With four output channels or fewer (the decoder's RGB head) a gathered
  * value would feed only a few multiply-adds, so with AVX-512 such a
@@ -1089,12 +1089,14 @@ item_split (
 /* Per thread: V, then M for up to WINO_MAX_PANELS panels. */
 #define WINO_THREAD_FLOATS ((size_t)WINO_V_FLOATS + 16 * WINO_MAX_PANELS * MR * WINO_NT)
 
-/* Four output channels or fewer take the direct path instead. */
+/* Four output channels or fewer take the direct path instead, as do all
+ * without AVX2, whose transforms would cost more than they save. */
 static int
 wino_eligible (const tk_conv_params *p)
 {
-  return p->out_channels > 4 && p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 && p->stride_w == 1
-         && p->pad_top == 1 && p->pad_bottom == 1 && p->pad_left == 1 && p->pad_right == 1;
+  return TK_X86 && tk_isa_active () >= TK_ISA_AVX2 && p->out_channels > 4 && p->kernel_h == 3
+         && p->kernel_w == 3 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 1 && p->pad_bottom == 1
+         && p->pad_left == 1 && p->pad_right == 1;
 }
 
 typedef struct
@@ -1177,6 +1179,8 @@ wino_runs (int64_t tiles_w, int64_t tb0, int64_t nt, wino_run *runs)
   return n;
 }
 
+#if TK_X86
+
 /* V[pos][l] (positions pos_stride floats apart) = Bᵀ d B for the tiles
  * tx0 … tx0 + len - 1, whose 4×4 inputs start at column 2·tx - 1 of the
  * four input rows (NULL: a padding row); columns outside [0, width) are
@@ -1242,8 +1246,6 @@ wino_output_portable (const float *m, int64_t pos_stride, int64_t len, float bia
         }
     }
 }
-
-#if TK_X86
 
 /* Columns x0 … x0 + 15 of a row width floats long, zero outside it. */
 AVX512_TARGET static inline __m512
@@ -1337,6 +1339,110 @@ wino_output_avx512 (const float *m, int64_t pos_stride, int64_t len, float bias,
     }
 }
 
+/* Lanes 0, 2, 4, 6 of a then of b, and lanes 1, 3, 5, 7. */
+AVX2_TARGET static inline __m256
+even8 (__m256 a, __m256 b)
+{
+  return _mm256_castpd_ps (
+      _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, _MM_SHUFFLE (2, 0, 2, 0))), 0xD8));
+}
+
+AVX2_TARGET static inline __m256
+odd8 (__m256 a, __m256 b)
+{
+  return _mm256_castpd_ps (
+      _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, _MM_SHUFFLE (3, 1, 3, 1))), 0xD8));
+}
+
+/* Eight tiles at a time where their 18 input columns lie inside the row;
+ * the portable code takes the tiles at the edges. */
+AVX2_TARGET static void
+wino_input_avx2 (const float *rows[4], int64_t width, int64_t tx0, int64_t len, float *v, int64_t pos_stride)
+{
+  int64_t l = 0;
+
+  if (tx0 == 0 && len > 0)
+    {
+      wino_input_portable (rows, width, 0, 1, v, pos_stride);
+      l = 1;
+    }
+  for (; l + 8 <= len && 2 * (tx0 + l) + 17 <= width; l += 8)
+    {
+      int64_t x0 = 2 * (tx0 + l) - 1;
+      __m256 u[4][4];
+
+      for (int i = 0; i < 4; i++)
+        {
+          const float *row = rows[i];
+          __m256 d0, d1, d2, d3;
+
+          if (row == NULL)
+            {
+              u[i][0] = u[i][1] = u[i][2] = u[i][3] = _mm256_setzero_ps ();
+              continue;
+            }
+          d0 = even8 (_mm256_loadu_ps (row + x0), _mm256_loadu_ps (row + x0 + 8));
+          d1 = odd8 (_mm256_loadu_ps (row + x0), _mm256_loadu_ps (row + x0 + 8));
+          d2 = even8 (_mm256_loadu_ps (row + x0 + 2), _mm256_loadu_ps (row + x0 + 10));
+          d3 = odd8 (_mm256_loadu_ps (row + x0 + 2), _mm256_loadu_ps (row + x0 + 10));
+          u[i][0] = _mm256_sub_ps (d0, d2);
+          u[i][1] = _mm256_add_ps (d1, d2);
+          u[i][2] = _mm256_sub_ps (d2, d1);
+          u[i][3] = _mm256_sub_ps (d1, d3);
+        }
+      for (int j = 0; j < 4; j++)
+        {
+          float *dst = v + l + j * pos_stride;
+
+          _mm256_storeu_ps (dst, _mm256_sub_ps (u[0][j], u[2][j]));
+          _mm256_storeu_ps (dst + 4 * pos_stride, _mm256_add_ps (u[1][j], u[2][j]));
+          _mm256_storeu_ps (dst + 8 * pos_stride, _mm256_sub_ps (u[2][j], u[1][j]));
+          _mm256_storeu_ps (dst + 12 * pos_stride, _mm256_sub_ps (u[1][j], u[3][j]));
+        }
+    }
+  if (l < len)
+    wino_input_portable (rows, width, tx0 + l, len - l, v + l, pos_stride);
+}
+
+/* Eight tiles at a time where their 16 output columns lie inside the row. */
+AVX2_TARGET static void
+wino_output_avx2 (const float *m, int64_t pos_stride, int64_t len, float bias, const wino_dst *d)
+{
+  __m256 bv = _mm256_set1_ps (bias);
+  int64_t l = 0;
+
+  for (; l + 8 <= len && d->col0 + 2 * l + 16 <= d->ow; l += 8)
+    {
+      __m256 s[2][4];
+
+      for (int j = 0; j < 4; j++)
+        {
+          const float *mj = m + l + j * pos_stride;
+          __m256 m0 = _mm256_loadu_ps (mj), m1 = _mm256_loadu_ps (mj + 4 * pos_stride);
+          __m256 m2 = _mm256_loadu_ps (mj + 8 * pos_stride), m3 = _mm256_loadu_ps (mj + 12 * pos_stride);
+
+          s[0][j] = _mm256_add_ps (_mm256_add_ps (m0, m1), m2);
+          s[1][j] = _mm256_sub_ps (_mm256_sub_ps (m1, m2), m3);
+        }
+      for (int i = 0; i < 1 + d->two_rows; i++)
+        {
+          __m256 ya = _mm256_add_ps (_mm256_add_ps (_mm256_add_ps (s[i][0], s[i][1]), s[i][2]), bv);
+          __m256 yb = _mm256_add_ps (_mm256_sub_ps (_mm256_sub_ps (s[i][1], s[i][2]), s[i][3]), bv);
+          __m256 lo = _mm256_unpacklo_ps (ya, yb), hi = _mm256_unpackhi_ps (ya, yb);
+          float *dst = d->y0 + i * d->ow + d->col0 + 2 * l;
+
+          _mm256_storeu_ps (dst, _mm256_permute2f128_ps (lo, hi, 0x20));
+          _mm256_storeu_ps (dst + 8, _mm256_permute2f128_ps (lo, hi, 0x31));
+        }
+    }
+  if (l < len)
+    {
+      wino_dst rest = *d;
+
+      rest.col0 += 2 * l;
+      wino_output_portable (m + l, pos_stride, len - l, bias, &rest);
+    }
+}
 #endif /* TK_X86 */
 
 /* V for tiles [tb0, tb0 + nt) of output frame t and rows [k0, k0 + kc) of K. */
@@ -1552,9 +1658,9 @@ wino_forward (conv_job *job, tk_pool *pool, tk_conv_ws *ws, int n_threads)
   job->wino_tiles_h = ceil_div (job->out_height, 2);
   job->wino_tiles_w = ceil_div (job->out_width, 2);
   job->blocks_per_frame = ceil_div (job->wino_tiles_h * job->wino_tiles_w, WINO_NT);
-  job->wino_in = wino_input_portable;
-  job->wino_out = wino_output_portable;
 #if TK_X86
+  job->wino_in = wino_input_avx2;
+  job->wino_out = wino_output_avx2;
   if (tk_isa_active () >= TK_ISA_AVX512)
     {
       job->wino_in = wino_input_avx512;

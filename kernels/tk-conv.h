@@ -113,9 +113,9 @@ extern "C"
   void tk_conv_ws_free (tk_conv_ws *ws);
   /* The bytes a workspace for n_threads holds once it has run conv: 193 KiB
    * per thread, and for a 3×3 kernel with stride and padding 1 (which runs as
-   * Winograd F(2×2, 3×3)) 1.5 MiB more per thread and up to 32 MiB of
-   * transformed weights. A workspace shared by several convolutions holds
-   * the largest of their figures. */
+   * Winograd F(2×2, 3×3) with AVX2 or AVX-512) 1.5 MiB more per thread and
+   * up to 32 MiB of transformed weights. A workspace shared by several
+   * convolutions holds the largest of their figures. */
   size_t tk_conv_ws_bytes (const tk_conv *conv, int n_threads);
 
   /* The input frames a causal convolution still needs from earlier chunks. */
