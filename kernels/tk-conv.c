@@ -1617,15 +1617,39 @@ wino_reserve (tk_conv_ws *ws, size_t per_thread, size_t u_floats)
   return TK_OK;
 }
 
+/* K of the Winograd products: in_channels · kernel_t. */
+static int64_t
+wino_kw (const tk_conv *conv)
+{
+  return (int64_t)conv->p.in_channels * conv->p.kernel_t;
+}
+
 /* Output-channel panels whose U is made at a time. */
 static int64_t
 wino_chunk_panels (const tk_conv *conv)
 {
-  int64_t kw = (int64_t)conv->p.in_channels * conv->p.kernel_t;
-  int64_t per_panel = 16 * kw * MR * (int64_t)sizeof (float);
+  int64_t per_panel = 16 * wino_kw (conv) * MR * (int64_t)sizeof (float);
   int64_t n = (int64_t)(WINO_U_BYTES / (size_t)per_panel);
 
   return n < 1 ? 1 : min64 (min64 (n, WINO_MAX_PANELS), conv->m_panels);
+}
+
+/* Floats of U for one chunk of panels. */
+static size_t
+wino_u_floats (const tk_conv *conv)
+{
+  return (size_t)(wino_chunk_panels (conv) * 16 * wino_kw (conv) * MR);
+}
+
+/* Work items per block of output pixels or tiles: 1, or more where there
+ * are few blocks (small frames, many channels), splitting the n_panels
+ * output-channel panels so every thread gets work. */
+static int64_t
+m_chunks_for (int64_t n_blocks, int64_t n_panels, int n_threads)
+{
+  if (n_blocks >= 4 * (int64_t)n_threads)
+    return 1;
+  return min64 (n_panels, ceil_div (4 * (int64_t)n_threads, n_blocks));
 }
 
 size_t
@@ -1634,9 +1658,7 @@ tk_conv_ws_bytes (const tk_conv *conv, int n_threads)
   size_t bytes = (size_t)n_threads * (CONV_KC + 1) * CONV_NB * sizeof (float);
 
   if (conv != NULL && wino_eligible (&conv->p))
-    bytes += ((size_t)n_threads * WINO_THREAD_FLOATS
-              + (size_t)(wino_chunk_panels (conv) * 16 * conv->p.in_channels * conv->p.kernel_t * MR))
-             * sizeof (float);
+    bytes += ((size_t)n_threads * WINO_THREAD_FLOATS + wino_u_floats (conv)) * sizeof (float);
   return bytes;
 }
 
@@ -1644,12 +1666,12 @@ static tk_status
 wino_forward (conv_job *job, tk_pool *pool, tk_conv_ws *ws, int n_threads)
 {
   const tk_conv *conv = job->conv;
-  int64_t kw = (int64_t)conv->p.in_channels * conv->p.kernel_t;
+  int64_t kw = wino_kw (conv);
   int64_t chunk = wino_chunk_panels (conv);
   int64_t n_blocks;
   tk_status status;
 
-  status = wino_reserve (ws, WINO_THREAD_FLOATS, (size_t)(chunk * 16 * kw * MR));
+  status = wino_reserve (ws, WINO_THREAD_FLOATS, wino_u_floats (conv));
   if (status != TK_OK)
     return status;
   job->scratch = ws->wino;
@@ -1679,9 +1701,7 @@ wino_forward (conv_job *job, tk_pool *pool, tk_conv_ws *ws, int n_threads)
           tk_pool_parallel_for (pool, job->wino_panels, 1, wino_weights_worker, &wj);
           ws->wino_u_conv = chunk < conv->m_panels ? 0 : conv->id;
         }
-      job->m_chunks = 1;
-      if (n_blocks < 4 * (int64_t)n_threads)
-        job->m_chunks = min64 (job->wino_panels, ceil_div (4 * (int64_t)n_threads, n_blocks));
+      job->m_chunks = m_chunks_for (n_blocks, job->wino_panels, n_threads);
       tk_pool_parallel_for_dynamic (pool, n_blocks * job->m_chunks, 1, wino_worker, job);
     }
   return TK_OK;
@@ -1702,7 +1722,7 @@ tk_conv_forward (const tk_conv *conv,
   conv_job job;
   tk_conv_ws *own_ws = NULL;
   int n_threads = tk_pool_size (pool);
-  int64_t n_blocks, n_items, check;
+  int64_t check;
   tk_status status;
 
   if (conv == NULL || in == NULL || out == NULL || frames < 0 || height < 1 || width < 1)
@@ -1748,20 +1768,7 @@ tk_conv_forward (const tk_conv *conv,
   job.n_cached = cache != NULL ? cache->n_frames : 0;
   job.out = out;
   job.out_pixels = job.out_height * job.out_width;
-  job.blocks_per_frame = ceil_div (job.out_pixels, CONV_NB);
-  n_blocks = job.out_frames * job.blocks_per_frame;
-  /* Few pixel blocks (small frames, many channels) are split further over the
-   * output channels so every thread gets work. */
-  job.m_chunks = 1;
-  if (n_blocks < 4 * (int64_t)n_threads)
-    job.m_chunks = min64 (conv->m_panels, ceil_div (4 * (int64_t)n_threads, n_blocks));
-  n_items = n_blocks * job.m_chunks;
-#if TK_X86
-  job.direct = p->out_channels <= DIRECT_ROWS && p->kernel_w <= DIRECT_MAX_KW && p->stride_h == 1
-               && p->stride_w == 1 && tk_isa_active () >= TK_ISA_AVX512;
-#endif
-
-  if (!job.direct && wino_eligible (p))
+  if (wino_eligible (p))
     {
       status = wino_forward (&job, pool, ws, n_threads);
       if (status != TK_OK)
@@ -1772,10 +1779,19 @@ tk_conv_forward (const tk_conv *conv,
     }
   else
     {
+      int64_t n_blocks;
+
+      job.blocks_per_frame = ceil_div (job.out_pixels, CONV_NB);
+      n_blocks = job.out_frames * job.blocks_per_frame;
+      job.m_chunks = m_chunks_for (n_blocks, conv->m_panels, n_threads);
+#if TK_X86
+      job.direct = p->out_channels <= DIRECT_ROWS && p->kernel_w <= DIRECT_MAX_KW && p->stride_h == 1
+                   && p->stride_w == 1 && tk_isa_active () >= TK_ISA_AVX512;
+#endif
       /* Handed out one item at a time: a core shared with other work then
        * just takes fewer items, and each item's result is the same on any
        * thread. */
-      tk_pool_parallel_for_dynamic (pool, n_items, 1, conv_worker, &job);
+      tk_pool_parallel_for_dynamic (pool, n_blocks * job.m_chunks, 1, conv_worker, &job);
     }
   if (cache != NULL)
     cache_push (cache, pool, in, frames);

@@ -680,12 +680,11 @@ few_rows_cb (void *data, int64_t start, int64_t end, int thread_index)
  * TK_PANEL_MR-row panels (in the workspace's shared buffer, up to
  * SHARED_BLOCK_ROWS rows at a time), then each task takes up to OWN_NC rows
  * of W, converts (a narrow weight) and packs them OWN_KC columns at a time
- * into its slot's buffer (384 KiB,
- * so the block stays in the core's L2 while every x panel passes over it)
- * and runs the panel product on it. All threads share the one packed copy
- * of x, where split cblas calls pack all of x once per piece, and the tasks
- * are sized so every thread gets the same number of them and claimed as
- * threads come free. */
+ * into its slot's buffer (384 KiB, so the block stays in the core's L2
+ * while every x panel passes over it) and runs the panel product on it.
+ * All threads share the one packed copy of x, where split cblas calls pack
+ * all of x once per piece, and the tasks are sized so every thread gets the
+ * same number of them and claimed as threads come free. */
 #if TK_X86
 /* dst[q·ldd + r] = src[r·lds + q] for r, q < 8. */
 AVX2_TARGET static inline void
